@@ -1,0 +1,209 @@
+//! The decision: a pure function from the request and the compiled exemptions to a verdict.
+//! No I/O and no waPC here, so every rule is unit-tested natively.
+
+use std::borrow::Cow;
+
+use crate::image::ImageRef;
+use crate::request::{pod_spec_unchanged, AdmissionRequest};
+use crate::settings::Exemptions;
+use crate::workload::{ContainerList, ObjectOnly, PodSpecLocation, Spec};
+
+/// Who the request is about, as messages name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject<'r> {
+    pub kind: &'r str,
+    pub namespace: &'r str,
+    pub name: Cow<'r, str>,
+}
+
+/// Why a request was let through without a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unconcerned {
+    /// DELETE and CONNECT create no pod.
+    Operation,
+    /// The object has no pod spec where its kind keeps one.
+    NoPodSpec,
+    /// No pod spec sets `hostNetwork: true`.
+    NoHostNetwork,
+}
+
+/// One image and the entry that exempts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExemptImage<'r> {
+    pub image: &'r str,
+    pub entry: &'r str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exemption<'r> {
+    Namespace { entry: &'r str },
+    Images { images: Vec<ExemptImage<'r>> },
+}
+
+/// Why an image does not exempt its pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageProblem {
+    NotExempt,
+    Missing,
+    Invalid(String),
+}
+
+/// A container whose image keeps the pod from being exempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedImage<'r> {
+    pub list: ContainerList,
+    pub container: &'r str,
+    pub image: &'r str,
+    pub problem: ImageProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection<'r> {
+    /// Where the offending `hostNetwork: true` is.
+    pub location: PodSpecLocation,
+    /// Whether any image exemptions are configured; if not, there are no images to list.
+    pub images_configured: bool,
+    /// The images that are not exempt, in pod order.
+    pub denied: Vec<DeniedImage<'r>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict<'r> {
+    Allowed(Unconcerned),
+    Exempt(Exemption<'r>),
+    /// An UPDATE that leaves an existing host-network pod spec untouched.
+    Kept {
+        location: PodSpecLocation,
+    },
+    Rejected(Rejection<'r>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<'r> {
+    pub subject: Subject<'r>,
+    pub verdict: Verdict<'r>,
+}
+
+/// Judges one admission request. `payload` is the request's own bytes, read again only
+/// for an UPDATE that would be rejected, to see whether the pod spec changed.
+pub fn decide<'r>(
+    request: &'r AdmissionRequest<'r>,
+    payload: &[u8],
+    exemptions: &'r Exemptions,
+) -> Decision<'r> {
+    let subject = Subject {
+        kind: &request.kind.kind,
+        namespace: request.namespace(),
+        name: request.name(),
+    };
+    let verdict = judge(request, payload, exemptions, subject.namespace);
+    Decision { subject, verdict }
+}
+
+fn judge<'r>(
+    request: &'r AdmissionRequest<'r>,
+    payload: &[u8],
+    exemptions: &'r Exemptions,
+    namespace: &'r str,
+) -> Verdict<'r> {
+    if matches!(request.operation.as_ref(), "DELETE" | "CONNECT") {
+        return Verdict::Allowed(Unconcerned::Operation);
+    }
+    let Some(ObjectOnly(object)) = &request.object else {
+        return Verdict::Allowed(Unconcerned::NoPodSpec);
+    };
+    let mut found_pod_spec = false;
+    let mut on_host_network: Vec<(PodSpecLocation, &'r Spec<'r>)> = Vec::new();
+    for &location in PodSpecLocation::for_kind(&request.kind.group, &request.kind.kind) {
+        if let Some(spec) = location.select(object) {
+            found_pod_spec = true;
+            if spec.uses_host_network() {
+                on_host_network.push((location, spec));
+            }
+        }
+    }
+    if on_host_network.is_empty() {
+        return Verdict::Allowed(if found_pod_spec {
+            Unconcerned::NoHostNetwork
+        } else {
+            Unconcerned::NoPodSpec
+        });
+    }
+    if let Some(entry) = exemptions.namespaces.find(namespace) {
+        return Verdict::Exempt(Exemption::Namespace { entry });
+    }
+
+    let mut exempt_images = Vec::new();
+    let mut rejections = Vec::new();
+    for (location, spec) in on_host_network {
+        match judge_images(spec, exemptions) {
+            Ok(images) => exempt_images.extend(images),
+            Err(denied) => rejections.push(Rejection {
+                location,
+                images_configured: !exemptions.images.is_empty(),
+                denied,
+            }),
+        }
+    }
+    let mut rejections = rejections.into_iter();
+    let Some(first) = rejections.next() else {
+        return Verdict::Exempt(Exemption::Images {
+            images: exempt_images,
+        });
+    };
+    // Adopting the policy must not freeze workloads that already use the host network:
+    // scaling, relabelling or finalizing one leaves its pod spec as it was.
+    if request.operation == "UPDATE"
+        && pod_spec_unchanged(payload, first.location)
+        && rejections.all(|r| pod_spec_unchanged(payload, r.location))
+    {
+        return Verdict::Kept {
+            location: first.location,
+        };
+    }
+    Verdict::Rejected(first)
+}
+
+/// The pod is exempt through its images only if every one of them is: one image that is
+/// not, or is missing or unreadable, and the pod is judged like any other.
+fn judge_images<'r>(
+    spec: &'r Spec<'r>,
+    exemptions: &'r Exemptions,
+) -> Result<Vec<ExemptImage<'r>>, Vec<DeniedImage<'r>>> {
+    if exemptions.images.is_empty() {
+        return Err(Vec::new());
+    }
+    let mut exempt = Vec::new();
+    let mut denied = Vec::new();
+    let mut any_container = false;
+    for (list, container) in spec.all_containers() {
+        any_container = true;
+        let written = container.image.as_deref().unwrap_or_default();
+        let deny = |problem| DeniedImage {
+            list,
+            container: container.name.as_deref().unwrap_or_default(),
+            image: written,
+            problem,
+        };
+        if written.is_empty() {
+            denied.push(deny(ImageProblem::Missing));
+            continue;
+        }
+        match written.parse::<ImageRef>() {
+            Err(e) => denied.push(deny(ImageProblem::Invalid(e.to_string()))),
+            Ok(image) => match exemptions.images.find(&image) {
+                Some(entry) => exempt.push(ExemptImage {
+                    image: written,
+                    entry: entry.as_str(),
+                }),
+                None => denied.push(deny(ImageProblem::NotExempt)),
+            },
+        }
+    }
+    // A pod without containers has no images to vouch for it.
+    if denied.is_empty() && any_container {
+        Ok(exempt)
+    } else {
+        Err(denied)
+    }
+}

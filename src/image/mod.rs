@@ -1,0 +1,11 @@
+//! Container images: references as the runtime resolves them, the patterns of
+//! `exempt_images`, and the index that finds the entry exempting an image.
+
+mod exemptions;
+mod grammar;
+mod pattern;
+mod reference;
+
+pub use exemptions::ImageExemptions;
+pub use pattern::{ImagePattern, ImagePatternError};
+pub use reference::{ImageRef, ImageRefError};

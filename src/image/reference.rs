@@ -1,0 +1,123 @@
+//! Image references, normalised the way the container runtime resolves them, so that two
+//! spellings of one image can never be judged differently.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::grammar::{self, GrammarError, Wildcards};
+
+/// Why an image string is not a reference the runtime could pull.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not a valid image reference: it {0}")]
+pub struct ImageRefError(#[from] pub GrammarError);
+
+/// A normalised image reference: `nginx` is `docker.io/library/nginx:latest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// `registry/repository`, the registry host lowercased.
+    name: String,
+    /// Where the registry ends in `name`.
+    registry_len: usize,
+    /// `latest` when the image names neither tag nor digest, as the runtime assumes.
+    tag: Option<String>,
+    digest: Option<String>,
+}
+
+impl ImageRef {
+    /// `registry/repository`, the key exact image entries are indexed by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn registry(&self) -> &str {
+        self.name.get(..self.registry_len).unwrap_or_default()
+    }
+
+    pub fn repository(&self) -> &str {
+        self.name.get(self.registry_len + 1..).unwrap_or_default()
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
+    }
+}
+
+impl FromStr for ImageRef {
+    type Err = ImageRefError;
+
+    fn from_str(image: &str) -> Result<Self, Self::Err> {
+        let parts = grammar::parse(image, Wildcards::Refused)?;
+        Ok(ImageRef {
+            registry_len: parts.registry.len(),
+            name: format!("{}/{}", parts.registry, parts.repository),
+            tag: parts.tag.map(str::to_owned),
+            digest: parts.digest.map(str::to_owned),
+        })
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn image(s: &str) -> ImageRef {
+        s.parse().unwrap()
+    }
+
+    #[rstest]
+    #[case::official_image("nginx", "docker.io/library/nginx:latest")]
+    #[case::user_image("user/app:1.0", "docker.io/user/app:1.0")]
+    #[case::explicit_hub("docker.io/library/nginx:latest", "docker.io/library/nginx:latest")]
+    #[case::legacy_hub("index.docker.io/nginx", "docker.io/library/nginx:latest")]
+    #[case::registry_case(
+        "Registry.K8s.IO/kube-proxy:v1.30.0",
+        "registry.k8s.io/kube-proxy:v1.30.0"
+    )]
+    #[case::hub_case_short_name("Docker.IO/nginx", "docker.io/library/nginx:latest")]
+    #[case::legacy_hub_case("Index.Docker.io/nginx", "docker.io/library/nginx:latest")]
+    #[case::registry_port("localhost:5000/app", "localhost:5000/app:latest")]
+    #[case::digest_only(&format!("nginx@{DIGEST}"), &format!("docker.io/library/nginx@{DIGEST}"))]
+    #[case::tag_and_digest(&format!("nginx:1.27@{DIGEST}"), &format!("docker.io/library/nginx:1.27@{DIGEST}"))]
+    fn normalises_like_the_runtime(#[case] written: &str, #[case] normalised: &str) {
+        assert_eq!(image(written).to_string(), normalised);
+    }
+
+    #[test]
+    fn splits_registry_and_repository() {
+        let image = image("quay.io/prometheus/node-exporter:v1.8.2");
+        assert_eq!(image.registry(), "quay.io");
+        assert_eq!(image.repository(), "prometheus/node-exporter");
+        assert_eq!(image.tag(), Some("v1.8.2"));
+        assert_eq!(image.digest(), None);
+    }
+
+    #[rstest]
+    #[case::empty("")]
+    #[case::uppercase_repository("NGINX")]
+    #[case::space("nginx latest")]
+    #[case::short_digest("nginx@sha256:abc")]
+    #[case::trailing_colon("nginx:")]
+    fn invalid_references_are_errors(#[case] written: &str) {
+        assert!(written.parse::<ImageRef>().is_err(), "{written:?}");
+    }
+}

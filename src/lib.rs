@@ -1,0 +1,151 @@
+//! waPC entry points of the host-network policy: register the functions, call the core,
+//! turn its verdict into a Kubewarden response.
+//!
+//! The policy rejects workloads whose pods would share the node's network namespace
+//! (`hostNetwork: true`), unless the namespace or every image of the pod is exempt
+//! (CIS Kubernetes benchmark 4.2.4 on AKS, EKS and GKE; 5.2.4/5.2.5 upstream).
+
+mod cache;
+pub mod decision;
+mod glob;
+pub mod image;
+pub mod messages;
+pub mod namespace;
+pub mod request;
+pub mod settings;
+pub mod workload;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use kubewarden_policy_sdk::logging::KubewardenDrain;
+use kubewarden_policy_sdk::protocol_version_guest;
+use kubewarden_policy_sdk::response::ValidationResponse;
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+use kubewarden_policy_sdk::wapc_guest::{self, register_function, CallResult};
+use slog::{debug, o, Logger};
+
+use crate::decision::{decide, Decision, Unconcerned, Verdict};
+use crate::request::{Unreadable, ValidationPayload};
+use crate::settings::Exemptions;
+
+static LOG: LazyLock<Logger> =
+    LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!("policy" => "host-network")));
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&evaluate(payload))?)
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&check_settings(payload))?)
+}
+
+/// `validate_settings`: the settings are valid exactly when they compile.
+pub fn check_settings(settings: &[u8]) -> SettingsValidationResponse {
+    match Exemptions::from_json(settings) {
+        Ok(_) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(e) => SettingsValidationResponse {
+            valid: false,
+            message: Some(e.to_string()),
+        },
+    }
+}
+
+/// `validate`: judges one request. Whatever the input, the answer is a verdict, never a
+/// trap, and a request the policy cannot read is rejected, never let through.
+pub fn evaluate(payload: &[u8]) -> ValidationResponse {
+    let parsed = match ValidationPayload::parse(payload) {
+        Ok(parsed) => parsed,
+        Err(_) => return unreadable(payload),
+    };
+    let settings = parsed.settings.map_or("{}", |raw| raw.get());
+    let compiled = cache::exemptions(settings.as_bytes());
+    let exemptions = match compiled.as_ref() {
+        Ok(exemptions) => exemptions,
+        Err(e) => return reject(messages::invalid_settings(e)),
+    };
+    let decision = decide(&parsed.request, payload, exemptions);
+    log(&decision);
+    respond(&decision)
+}
+
+fn respond(decision: &Decision<'_>) -> ValidationResponse {
+    let subject = &decision.subject;
+    match &decision.verdict {
+        Verdict::Allowed(_) => accept(None, None),
+        Verdict::Exempt(exemption) => accept(
+            Some(messages::exemption_warning(subject, exemption)),
+            Some(messages::exemption_audit(exemption)),
+        ),
+        Verdict::Kept { location } => {
+            accept(Some(messages::kept_warning(subject, *location)), None)
+        }
+        Verdict::Rejected(rejection) => reject(messages::rejection(subject, rejection)),
+    }
+}
+
+fn unreadable(payload: &[u8]) -> ValidationResponse {
+    let unreadable = Unreadable::describe(payload);
+    debug!(LOG, "request unreadable";
+        "kind" => &unreadable.kind, "namespace" => &unreadable.namespace,
+        "name" => &unreadable.name, "reason" => &unreadable.problem);
+    if matches!(unreadable.operation.as_str(), "DELETE" | "CONNECT") {
+        return accept(None, None);
+    }
+    reject(messages::unreadable(&unreadable))
+}
+
+/// The SDK's `accept_request()` takes no warnings, so the response is built here.
+fn accept(warning: Option<String>, audit: Option<String>) -> ValidationResponse {
+    ValidationResponse {
+        accepted: true,
+        message: None,
+        code: None,
+        mutated_object: None,
+        audit_annotations: audit
+            .map(|value| HashMap::from([(messages::EXEMPTION_AUDIT_KEY.to_owned(), value)])),
+        warnings: warning.map(|w| vec![w]),
+    }
+}
+
+fn reject(message: String) -> ValidationResponse {
+    ValidationResponse {
+        accepted: false,
+        message: Some(message),
+        code: None,
+        mutated_object: None,
+        audit_annotations: None,
+        warnings: None,
+    }
+}
+
+/// One debug record per decision.
+fn log(decision: &Decision<'_>) {
+    let reason = match &decision.verdict {
+        Verdict::Allowed(Unconcerned::Operation) => "operation not checked",
+        Verdict::Allowed(Unconcerned::NoPodSpec) => "no pod spec",
+        Verdict::Allowed(Unconcerned::NoHostNetwork) => "host network not used",
+        Verdict::Exempt(decision::Exemption::Namespace { .. }) => "exempt namespace",
+        Verdict::Exempt(decision::Exemption::Images { .. }) => "exempt images",
+        Verdict::Kept { .. } => "unchanged pod spec kept on update",
+        Verdict::Rejected(_) => "host network rejected",
+    };
+    let subject = &decision.subject;
+    debug!(LOG, "decision";
+        "kind" => subject.kind, "namespace" => subject.namespace,
+        "name" => subject.name.as_ref(), "reason" => reason);
+}
+
+// The SDK's `wapc_guest` must stay linked for the exported waPC symbols.
+#[allow(unused_imports)]
+use wapc_guest as _;

@@ -1,0 +1,167 @@
+//! Namespace exemptions: exact names, or globs in which `*` matches any run of characters.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use crate::glob::Glob;
+
+/// Kubernetes namespace names are RFC 1123 labels: at most 63 characters.
+const MAX_NAMESPACE_LEN: usize = 63;
+
+/// Why a namespace entry can never match a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NamespacePatternError {
+    #[error("is empty")]
+    Empty,
+    #[error("matches every namespace; list the namespaces to exempt instead")]
+    MatchesEverything,
+    #[error("contains {0:?}; namespace names are lowercase letters, digits and '-' (and '*' here as a wildcard)")]
+    InvalidCharacter(char),
+    #[error("is longer than the {MAX_NAMESPACE_LEN} characters a namespace name can have")]
+    TooLong,
+    #[error("starts or ends with '-', which no namespace name does")]
+    DashAtEdge,
+}
+
+/// One entry of `exempt_namespaces`, checked so that it can match some valid namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespacePattern(Glob);
+
+impl NamespacePattern {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn matches(&self, namespace: &str) -> bool {
+        self.0.matches(namespace)
+    }
+}
+
+impl FromStr for NamespacePattern {
+    type Err = NamespacePatternError;
+
+    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+        if entry.is_empty() {
+            return Err(NamespacePatternError::Empty);
+        }
+        if entry.chars().all(|c| c == '*') {
+            return Err(NamespacePatternError::MatchesEverything);
+        }
+        if let Some(bad) = entry
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '*'))
+        {
+            return Err(NamespacePatternError::InvalidCharacter(bad));
+        }
+        let glob = Glob::new(entry);
+        if glob.literal_len() > MAX_NAMESPACE_LEN {
+            return Err(NamespacePatternError::TooLong);
+        }
+        // Nothing can stand before a leading dash or after a trailing one, star or not.
+        if entry.starts_with('-') || entry.ends_with('-') {
+            return Err(NamespacePatternError::DashAtEdge);
+        }
+        Ok(NamespacePattern(glob))
+    }
+}
+
+/// All namespace entries, split so that the common case, an exact name, is one hash look-up.
+#[derive(Debug, Default, Clone)]
+pub struct NamespaceExemptions {
+    exact: HashSet<String>,
+    globs: Vec<NamespacePattern>,
+}
+
+impl NamespaceExemptions {
+    pub fn new(patterns: Vec<NamespacePattern>) -> Self {
+        let mut exemptions = NamespaceExemptions::default();
+        for pattern in patterns {
+            if pattern.0.is_literal() {
+                exemptions.exact.insert(pattern.as_str().to_owned());
+            } else {
+                exemptions.globs.push(pattern);
+            }
+        }
+        exemptions
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.globs.is_empty()
+    }
+
+    /// The entry that exempts `namespace`, if any. The empty namespace (a cluster-scoped
+    /// object) is never exempt: no valid entry can match it.
+    pub fn find(&self, namespace: &str) -> Option<&str> {
+        if namespace.is_empty() {
+            return None;
+        }
+        if let Some(exact) = self.exact.get(namespace) {
+            return Some(exact.as_str());
+        }
+        self.globs
+            .iter()
+            .find(|glob| glob.matches(namespace))
+            .map(NamespacePattern::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn exemptions(entries: &[&str]) -> NamespaceExemptions {
+        NamespaceExemptions::new(entries.iter().map(|e| e.parse().unwrap()).collect())
+    }
+
+    #[rstest]
+    #[case::exact_name("kube-system", "kube-system", true)]
+    #[case::exact_name_is_not_a_prefix_match("kube-system", "kube-system-evil", false)]
+    #[case::exact_name_is_case_sensitive_input("kube-system", "Kube-System", false)]
+    #[case::glob_suffix("monitoring-*", "monitoring-prod", true)]
+    #[case::glob_needs_the_dash("monitoring-*", "monitoring", false)]
+    #[case::glob_is_anchored_at_the_start("monitoring-*", "evil-monitoring-prod", false)]
+    #[case::glob_prefix("*-system", "calico-system", true)]
+    fn entry_matching(#[case] entry: &str, #[case] namespace: &str, #[case] exempt: bool) {
+        assert_eq!(exemptions(&[entry]).find(namespace).is_some(), exempt);
+    }
+
+    #[test]
+    fn cluster_scoped_objects_are_never_namespace_exempt() {
+        assert_eq!(exemptions(&["*-system", "default"]).find(""), None);
+    }
+
+    #[test]
+    fn find_names_the_entry_that_matched() {
+        assert_eq!(
+            exemptions(&["default", "team-*"]).find("team-a"),
+            Some("team-*")
+        );
+    }
+
+    #[rstest]
+    #[case::empty("", NamespacePatternError::Empty)]
+    #[case::bare_star("*", NamespacePatternError::MatchesEverything)]
+    #[case::double_star("**", NamespacePatternError::MatchesEverything)]
+    #[case::uppercase("Kube-System", NamespacePatternError::InvalidCharacter('K'))]
+    #[case::dot("kube.system", NamespacePatternError::InvalidCharacter('.'))]
+    #[case::slash("kube/system", NamespacePatternError::InvalidCharacter('/'))]
+    #[case::space(" kube-system", NamespacePatternError::InvalidCharacter(' '))]
+    #[case::too_long(&"a".repeat(64), NamespacePatternError::TooLong)]
+    #[case::leading_dash("-system", NamespacePatternError::DashAtEdge)]
+    #[case::trailing_dash("kube-", NamespacePatternError::DashAtEdge)]
+    fn entries_that_can_never_match_are_refused(
+        #[case] entry: &str,
+        #[case] error: NamespacePatternError,
+    ) {
+        assert_eq!(entry.parse::<NamespacePattern>(), Err(error));
+    }
+
+    #[rstest]
+    #[case("a".repeat(63))]
+    #[case("team-*".to_owned())]
+    #[case("*-system".to_owned())]
+    fn valid_entries_parse(#[case] entry: String) {
+        assert!(entry.parse::<NamespacePattern>().is_ok());
+    }
+}

@@ -1,0 +1,319 @@
+//! The `validate` payload as the policy reads it: a borrowed view of the admission request
+//! and the raw settings, read in one pass. The rare cases that need more (an UPDATE that
+//! would be rejected, a request that cannot be read) read the bytes again, off the hot path.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::workload::{ObjectOnly, PodSpecLocation, WorkloadObject};
+
+/// What policy-server sends to `validate`.
+#[derive(Debug, Deserialize)]
+pub struct ValidationPayload<'a> {
+    #[serde(borrow)]
+    pub request: AdmissionRequest<'a>,
+    /// Kept raw: the compiled exemptions are cached by these bytes.
+    #[serde(borrow, default)]
+    pub settings: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionRequest<'a> {
+    #[serde(borrow, default)]
+    pub kind: GroupVersionKind<'a>,
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub namespace: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub operation: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub object: Option<ObjectOnly<WorkloadObject<'a>>>,
+    /// Only compared, and only on an UPDATE that would otherwise be rejected.
+    #[serde(borrow, default)]
+    pub old_object: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GroupVersionKind<'a> {
+    #[serde(borrow, default)]
+    pub group: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub kind: Cow<'a, str>,
+}
+
+impl<'a> ValidationPayload<'a> {
+    pub fn parse(payload: &'a [u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(payload)
+    }
+}
+
+impl AdmissionRequest<'_> {
+    /// The request's `namespace` is authoritative; the object's is only a fallback for
+    /// requests that leave it empty, since a client can write anything in the object.
+    pub fn namespace(&self) -> &str {
+        if !self.namespace.is_empty() {
+            return &self.namespace;
+        }
+        self.metadata_field(|m| m.namespace.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The object's name; for `generateName` objects, the prefix followed by `*`.
+    pub fn name(&self) -> Cow<'_, str> {
+        if !self.name.is_empty() {
+            return Cow::Borrowed(&self.name);
+        }
+        if let Some(name) = self.metadata_field(|m| m.name.as_deref()) {
+            return Cow::Borrowed(name);
+        }
+        match self.metadata_field(|m| m.generate_name.as_deref()) {
+            Some(prefix) => Cow::Owned(format!("{prefix}*")),
+            None => Cow::Borrowed(""),
+        }
+    }
+
+    fn metadata_field<'s>(
+        &'s self,
+        field: impl Fn(&'s crate::workload::ObjectMeta<'_>) -> Option<&'s str>,
+    ) -> Option<&'s str> {
+        self.object
+            .as_ref()?
+            .0
+            .metadata
+            .as_ref()
+            .and_then(field)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Whether an UPDATE leaves the pod spec at `location` exactly as it was.
+///
+/// Reads the payload a second time: only UPDATEs that would otherwise be rejected get
+/// here, so the common path never pays for keeping the raw pod specs. Identical bytes are
+/// the fast answer (the API server encodes both objects the same way); otherwise the two
+/// specs are compared as JSON values, so key order and white space do not count as changes.
+/// Anything unreadable counts as changed, so the request is judged like a CREATE.
+pub fn pod_spec_unchanged(payload: &[u8], location: PodSpecLocation) -> bool {
+    #[derive(Deserialize)]
+    struct Payload<'a> {
+        #[serde(borrow)]
+        request: Objects<'a>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Objects<'a> {
+        #[serde(borrow, default)]
+        object: Option<RawObject<'a>>,
+        #[serde(borrow, default)]
+        old_object: Option<RawObject<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct RawObject<'a> {
+        #[serde(borrow, default)]
+        spec: Option<&'a RawValue>,
+    }
+
+    let Ok(Payload { request }) = serde_json::from_slice::<Payload>(payload) else {
+        return false;
+    };
+    let new = request.object.and_then(|o| o.spec);
+    let old = request.old_object.and_then(|o| o.spec);
+    let new = new.and_then(|s| raw_pod_spec(s, location));
+    let old = old.and_then(|s| raw_pod_spec(s, location));
+    match (new, old) {
+        (Some(new), Some(old)) if new.get() == old.get() => true,
+        (Some(new), Some(old)) => {
+            match (
+                serde_json::from_str::<serde_json::Value>(new.get()),
+                serde_json::from_str::<serde_json::Value>(old.get()),
+            ) {
+                (Ok(new), Ok(old)) => new == old,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The raw pod spec at `location`, given the raw `spec` of the object.
+fn raw_pod_spec(spec: &RawValue, location: PodSpecLocation) -> Option<&RawValue> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Templates<'a> {
+        #[serde(borrow, default)]
+        template: Option<RawTemplate<'a>>,
+        #[serde(borrow, default)]
+        job_template: Option<RawJobTemplate<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct RawTemplate<'a> {
+        #[serde(borrow, default)]
+        spec: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct RawJobTemplate<'a> {
+        #[serde(borrow, default)]
+        spec: Option<RawJobSpec<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct RawJobSpec<'a> {
+        #[serde(borrow, default)]
+        template: Option<RawTemplate<'a>>,
+    }
+
+    if location == PodSpecLocation::Spec {
+        return Some(spec);
+    }
+    let templates: Templates = serde_json::from_str(spec.get()).ok()?;
+    match location {
+        PodSpecLocation::Spec => Some(spec),
+        PodSpecLocation::Template => templates.template?.spec,
+        PodSpecLocation::JobTemplate => templates.job_template?.spec?.template?.spec,
+    }
+}
+
+/// Who a request that could not be read is about, recovered leniently for the message.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub operation: String,
+    /// What is wrong, with the JSON path of the offending field.
+    pub problem: String,
+}
+
+impl Unreadable {
+    /// Works out who the request is about and what is wrong with it. Cold path: the
+    /// payload is read generically, then again with path tracking to locate the error.
+    pub fn describe(payload: &[u8]) -> Self {
+        let problem = match serde_path_to_error::deserialize::<_, ValidationPayload>(
+            &mut serde_json::Deserializer::from_slice(payload),
+        ) {
+            Err(e) => {
+                let path = e.path().to_string();
+                let path = path
+                    .strip_prefix("request.object.")
+                    .or_else(|| path.strip_prefix("request."))
+                    .unwrap_or(&path)
+                    .to_owned();
+                if path.is_empty() || path == "." {
+                    e.inner().to_string()
+                } else {
+                    format!("{path}: {}", e.inner())
+                }
+            }
+            Ok(_) => "the request could not be read".to_owned(),
+        };
+        let value: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
+        let request = value.get("request");
+        let text = |path: &[&str]| {
+            let mut at = request;
+            for key in path {
+                at = at.and_then(|v| v.get(key));
+            }
+            at.and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut namespace = text(&["namespace"]);
+        if namespace.is_empty() {
+            namespace = text(&["object", "metadata", "namespace"]);
+        }
+        let mut name = text(&["name"]);
+        if name.is_empty() {
+            name = text(&["object", "metadata", "name"]);
+        }
+        Unreadable {
+            kind: text(&["kind", "kind"]),
+            namespace,
+            name,
+            operation: text(&["operation"]),
+            problem,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(request: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({ "request": request, "settings": {} })).unwrap()
+    }
+
+    #[test]
+    fn request_namespace_wins_over_object_namespace() {
+        let bytes = payload(json!({
+            "namespace": "default",
+            "object": {"metadata": {"namespace": "kube-system"}}
+        }));
+        let parsed = ValidationPayload::parse(&bytes).unwrap();
+        assert_eq!(parsed.request.namespace(), "default");
+    }
+
+    #[test]
+    fn object_namespace_is_the_fallback() {
+        let bytes = payload(json!({"object": {"metadata": {"namespace": "team-a"}}}));
+        let parsed = ValidationPayload::parse(&bytes).unwrap();
+        assert_eq!(parsed.request.namespace(), "team-a");
+    }
+
+    #[test]
+    fn generated_names_show_their_prefix() {
+        let bytes = payload(json!({"object": {"metadata": {"generateName": "web-7d4b9-"}}}));
+        let parsed = ValidationPayload::parse(&bytes).unwrap();
+        assert_eq!(parsed.request.name(), "web-7d4b9-*");
+    }
+
+    #[test]
+    fn white_space_and_key_order_are_not_changes() {
+        let bytes = br#"{"request": {
+            "object": {"spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "x"}]}}}},
+            "oldObject": {"spec": {"template": {"spec": {"containers": [{"image": "x", "name": "a"}],   "hostNetwork": true}}}}
+        }}"#;
+        assert!(pod_spec_unchanged(bytes, PodSpecLocation::Template));
+    }
+
+    #[test]
+    fn a_changed_image_is_a_change() {
+        let bytes = payload(json!({
+            "object": {"spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "evil"}]}},
+            "oldObject": {"spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "x"}]}}
+        }));
+        assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Spec));
+    }
+
+    #[test]
+    fn a_missing_old_object_is_a_change() {
+        let bytes = payload(json!({"object": {"spec": {"hostNetwork": true}}}));
+        assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Spec));
+    }
+
+    #[test]
+    fn unreadable_requests_name_the_object_and_the_field() {
+        let bytes = payload(json!({
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "namespace": "default",
+            "operation": "CREATE",
+            "object": {"metadata": {"name": "web"}, "spec": {"template": {"spec": {"hostNetwork": "true"}}}}
+        }));
+        assert!(ValidationPayload::parse(&bytes).is_err());
+        let unreadable = Unreadable::describe(&bytes);
+        assert_eq!(unreadable.kind, "Deployment");
+        assert_eq!(unreadable.namespace, "default");
+        assert_eq!(unreadable.name, "web");
+        assert!(
+            unreadable
+                .problem
+                .starts_with("spec.template.spec.hostNetwork: invalid type: string \"true\""),
+            "{}",
+            unreadable.problem
+        );
+    }
+}

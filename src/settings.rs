@@ -1,0 +1,214 @@
+//! The settings as administrators write them, compiled into [`Exemptions`].
+//!
+//! Parse, don't validate: an `Exemptions` value only exists when every entry parsed, so
+//! `validate_settings` is "does it compile" and `validate` never meets a bad entry.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::image::{ImageExemptions, ImagePattern, ImagePatternError};
+use crate::messages;
+use crate::namespace::{NamespaceExemptions, NamespacePattern, NamespacePatternError};
+
+pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
+pub const EXEMPT_IMAGES: &str = "exempt_images";
+
+/// The settings document. Unknown keys are refused: a typo such as `exempt_namespace`
+/// must not silently exempt nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    exempt_namespaces: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    exempt_images: Vec<String>,
+}
+
+/// Helm values and Rancher forms write an emptied list as `null`; it means "no entries".
+fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// One refused entry of a settings list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryError {
+    pub key: &'static str,
+    pub index: usize,
+    pub entry: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// The document is not an object of two string lists; the text names the key.
+    #[error("{0}")]
+    Malformed(String),
+    /// Every entry that was refused, so one round trip fixes them all.
+    #[error("{}", messages::entry_errors(.0))]
+    Entries(Vec<EntryError>),
+}
+
+/// What the settings exempt, compiled for matching.
+#[derive(Debug, Default, Clone)]
+pub struct Exemptions {
+    pub namespaces: NamespaceExemptions,
+    pub images: ImageExemptions,
+}
+
+impl Exemptions {
+    /// Parses and compiles the settings JSON. `null` and `{}` mean no exemptions.
+    pub fn from_json(settings: &[u8]) -> Result<Self, SettingsError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(settings);
+        let raw: Option<RawSettings> = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| SettingsError::Malformed(messages::malformed_settings(&e)))?;
+        deserializer
+            .end()
+            .map_err(|e| SettingsError::Malformed(messages::malformed_settings_tail(&e)))?;
+        Self::compile(raw.unwrap_or_default())
+    }
+
+    fn compile(raw: RawSettings) -> Result<Self, SettingsError> {
+        let mut errors = Vec::new();
+        let namespaces: Vec<NamespacePattern> = parse_entries(
+            EXEMPT_NAMESPACES,
+            &raw.exempt_namespaces,
+            &mut errors,
+            |e| e.parse().map_err(|e: NamespacePatternError| e.to_string()),
+        );
+        let images: Vec<ImagePattern> =
+            parse_entries(EXEMPT_IMAGES, &raw.exempt_images, &mut errors, |e| {
+                e.parse().map_err(|e: ImagePatternError| e.to_string())
+            });
+        if !errors.is_empty() {
+            return Err(SettingsError::Entries(errors));
+        }
+        Ok(Exemptions {
+            namespaces: NamespaceExemptions::new(namespaces),
+            images: ImageExemptions::new(images),
+        })
+    }
+}
+
+fn parse_entries<T>(
+    key: &'static str,
+    entries: &[String],
+    errors: &mut Vec<EntryError>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let mut parsed = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        match parse(entry) {
+            Ok(pattern) => parsed.push(pattern),
+            Err(problem) => errors.push(EntryError {
+                key,
+                index,
+                entry: entry.clone(),
+                problem,
+            }),
+        }
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn error(settings: &str) -> String {
+        Exemptions::from_json(settings.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[rstest]
+    #[case::empty_object("{}")]
+    #[case::null("null")]
+    #[case::null_lists(r#"{"exempt_namespaces": null, "exempt_images": null}"#)]
+    #[case::empty_lists(r#"{"exempt_namespaces": [], "exempt_images": []}"#)]
+    fn no_exemptions(#[case] settings: &str) {
+        let ex = Exemptions::from_json(settings.as_bytes()).unwrap();
+        assert!(ex.namespaces.is_empty() && ex.images.is_empty());
+    }
+
+    #[test]
+    fn valid_settings_compile() {
+        let ex = Exemptions::from_json(
+            br#"{"exempt_namespaces": ["kube-system", "monitoring-*"],
+                 "exempt_images": ["registry.k8s.io/kube-proxy", "quay.io/cilium/*"]}"#,
+        )
+        .unwrap();
+        assert_eq!(ex.namespaces.find("monitoring-prod"), Some("monitoring-*"));
+        assert!(ex
+            .images
+            .find(&"quay.io/cilium/cilium:v1.15".parse().unwrap())
+            .is_some());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let message = error(r#"{"exempt_namespace": ["kube-system"]}"#);
+        assert!(message.contains("exempt_namespace`"), "{message}");
+        assert!(message.contains("exempt_namespaces"), "{message}");
+    }
+
+    #[rstest]
+    #[case::string_not_list(r#"{"exempt_images": "nginx"}"#, "exempt_images")]
+    #[case::number_entry(r#"{"exempt_namespaces": ["a", 5]}"#, "exempt_namespaces[1]")]
+    #[case::object_settings(r#"{"exempt_images": {"nginx": true}}"#, "exempt_images")]
+    fn wrong_types_name_the_key(#[case] settings: &str, #[case] key: &str) {
+        let message = error(settings);
+        assert!(message.starts_with(key), "{message}");
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert!(error(r#"["kube-system"]"#).contains("invalid type"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let message = error(r#"{"exempt_images": ["nginx"], "exempt_images": []}"#);
+        assert!(message.contains("duplicate field"), "{message}");
+    }
+
+    #[rstest]
+    #[case::empty_namespace(
+        r#"{"exempt_namespaces": [""]}"#,
+        r#"exempt_namespaces[0] "" is empty"#
+    )]
+    #[case::bare_star_namespace(
+        r#"{"exempt_namespaces": ["*"]}"#,
+        r#"exempt_namespaces[0] "*" matches every namespace"#
+    )]
+    #[case::uppercase_namespace(
+        r#"{"exempt_namespaces": ["ok", "Kube-System"]}"#,
+        r#"exempt_namespaces[1] "Kube-System" contains 'K'"#
+    )]
+    #[case::long_namespace(&format!(r#"{{"exempt_namespaces": ["{}"]}}"#, "a".repeat(64)), "longer than the 63")]
+    #[case::empty_image(r#"{"exempt_images": [""]}"#, r#"exempt_images[0] "" is empty"#)]
+    #[case::bare_star_image(
+        r#"{"exempt_images": ["*"]}"#,
+        r#"exempt_images[0] "*" matches every image"#
+    )]
+    #[case::bare_double_star_image(
+        r#"{"exempt_images": ["**"]}"#,
+        r#"exempt_images[0] "**" matches every image"#
+    )]
+    #[case::invalid_image(
+        r#"{"exempt_images": ["nginx", "Nginx:latest"]}"#,
+        r#"exempt_images[1] "Nginx:latest" is not a valid image reference or pattern"#
+    )]
+    fn refused_entries_are_named(#[case] settings: &str, #[case] expected: &str) {
+        let message = error(settings);
+        assert!(message.contains(expected), "{message}");
+    }
+
+    #[test]
+    fn every_refused_entry_is_reported() {
+        let message = error(r#"{"exempt_namespaces": ["*"], "exempt_images": ["", "ok", "**"]}"#);
+        assert!(message.contains("exempt_namespaces[0]"), "{message}");
+        assert!(message.contains("exempt_images[0]"), "{message}");
+        assert!(message.contains("exempt_images[2]"), "{message}");
+        assert!(!message.contains("exempt_images[1]"), "{message}");
+    }
+}
