@@ -25,7 +25,7 @@ pub fn exemptions(settings: &[u8]) -> Compiled {
             return Rc::new(Exemptions::from_json(settings));
         };
         if let Some((bytes, compiled)) = slot.as_ref() {
-            if bytes.as_slice() == settings {
+            if same_bytes(bytes, settings) {
                 return Rc::clone(compiled);
             }
         }
@@ -33,6 +33,21 @@ pub fn exemptions(settings: &[u8]) -> Compiled {
         *slot = Some((settings.to_vec(), Rc::clone(&compiled)));
         compiled
     })
+}
+
+/// Byte equality, eight bytes at a time. Slice `==` compiles to a byte-by-byte `memcmp`
+/// loop on wasm32, and the settings (kilobytes with 100 entries) are compared on every call.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tails_equal = a_words.remainder() == b_words.remainder();
+    tails_equal
+        && a_words.zip(b_words).all(|(x, y)| {
+            let word = |bytes: &[u8]| bytes.try_into().map(u64::from_ne_bytes).ok();
+            word(x) == word(y)
+        })
 }
 
 #[cfg(test)]
@@ -44,6 +59,21 @@ mod tests {
         let first = exemptions(br#"{"exempt_namespaces": ["kube-system"]}"#);
         let again = exemptions(br#"{"exempt_namespaces": ["kube-system"]}"#);
         assert!(Rc::ptr_eq(&first, &again));
+    }
+
+    #[test]
+    fn byte_equality_covers_words_and_tails() {
+        let text = b"0123456789abcdefXYZ";
+        for len in 0..text.len() {
+            let a = &text[..len];
+            assert!(same_bytes(a, a));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 1;
+                assert!(!same_bytes(a, &b), "len {len}, flipped byte {at}");
+            }
+        }
+        assert!(!same_bytes(b"abc", b"abcd"));
     }
 
     #[test]

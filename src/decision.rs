@@ -3,10 +3,9 @@
 
 use std::borrow::Cow;
 
-use crate::image::ImageRef;
 use crate::request::{pod_spec_unchanged, AdmissionRequest};
 use crate::settings::Exemptions;
-use crate::workload::{ContainerList, ObjectOnly, PodSpecLocation, Spec};
+use crate::workload::{ContainerList, PodSpecLocation, Spec};
 
 /// Who the request is about, as messages name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,17 +26,25 @@ pub enum Unconcerned {
     NoHostNetwork,
 }
 
-/// One image and the entry that exempts it.
+/// An `exempt_images` entry that vouched for some of the pod's containers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExemptImage<'r> {
-    pub image: &'r str,
+pub struct EntryUse<'r> {
     pub entry: &'r str,
+    /// The first image it exempted, as written.
+    pub image: &'r str,
+    /// How many containers it exempted.
+    pub containers: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exemption<'r> {
-    Namespace { entry: &'r str },
-    Images { images: Vec<ExemptImage<'r>> },
+    Namespace {
+        entry: &'r str,
+    },
+    /// The entries that exempted the images, each once, in the order first used.
+    Images {
+        entries: Vec<EntryUse<'r>>,
+    },
 }
 
 /// Why an image does not exempt its pod.
@@ -109,7 +116,7 @@ fn judge<'r>(
     if matches!(request.operation.as_ref(), "DELETE" | "CONNECT") {
         return Verdict::Allowed(Unconcerned::Operation);
     }
-    let Some(ObjectOnly(object)) = &request.object else {
+    let Some(object) = &request.object else {
         return Verdict::Allowed(Unconcerned::NoPodSpec);
     };
     let mut found_pod_spec = false;
@@ -133,11 +140,11 @@ fn judge<'r>(
         return Verdict::Exempt(Exemption::Namespace { entry });
     }
 
-    let mut exempt_images = Vec::new();
+    let mut entries = Vec::new();
     let mut rejections = Vec::new();
     for (location, spec) in on_host_network {
         match judge_images(spec, exemptions) {
-            Ok(images) => exempt_images.extend(images),
+            Ok(used) => merge_entry_uses(&mut entries, used),
             Err(denied) => rejections.push(Rejection {
                 location,
                 images_configured: !exemptions.images.is_empty(),
@@ -147,9 +154,7 @@ fn judge<'r>(
     }
     let mut rejections = rejections.into_iter();
     let Some(first) = rejections.next() else {
-        return Verdict::Exempt(Exemption::Images {
-            images: exempt_images,
-        });
+        return Verdict::Exempt(Exemption::Images { entries });
     };
     // Adopting the policy must not freeze workloads that already use the host network:
     // scaling, relabelling or finalizing one leaves its pod spec as it was.
@@ -169,7 +174,7 @@ fn judge<'r>(
 fn judge_images<'r>(
     spec: &'r Spec<'r>,
     exemptions: &'r Exemptions,
-) -> Result<Vec<ExemptImage<'r>>, Vec<DeniedImage<'r>>> {
+) -> Result<Vec<EntryUse<'r>>, Vec<DeniedImage<'r>>> {
     if exemptions.images.is_empty() {
         return Err(Vec::new());
     }
@@ -189,15 +194,17 @@ fn judge_images<'r>(
             denied.push(deny(ImageProblem::Missing));
             continue;
         }
-        match written.parse::<ImageRef>() {
+        match exemptions.images.judge(written) {
             Err(e) => denied.push(deny(ImageProblem::Invalid(e.to_string()))),
-            Ok(image) => match exemptions.images.find(&image) {
-                Some(entry) => exempt.push(ExemptImage {
-                    image: written,
+            Ok(Some(entry)) => merge_entry_uses(
+                &mut exempt,
+                [EntryUse {
                     entry: entry.as_str(),
-                }),
-                None => denied.push(deny(ImageProblem::NotExempt)),
-            },
+                    image: written,
+                    containers: 1,
+                }],
+            ),
+            Ok(None) => denied.push(deny(ImageProblem::NotExempt)),
         }
     }
     // A pod without containers has no images to vouch for it.
@@ -205,5 +212,23 @@ fn judge_images<'r>(
         Ok(exempt)
     } else {
         Err(denied)
+    }
+}
+
+/// Adds entry uses to a list that holds each entry once. Entries are told apart by
+/// address: each is one string in the compiled settings. The list is as long as the number
+/// of distinct entries used, so this stays linear in the number of containers.
+fn merge_entry_uses<'r>(
+    into: &mut Vec<EntryUse<'r>>,
+    uses: impl IntoIterator<Item = EntryUse<'r>>,
+) {
+    for used in uses {
+        match into
+            .iter_mut()
+            .find(|known| std::ptr::eq(known.entry, used.entry))
+        {
+            Some(known) => known.containers += used.containers,
+            None => into.push(used),
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod namespace;
 pub mod request;
 pub mod settings;
+mod view;
 pub mod workload;
 
 use std::collections::HashMap;
@@ -74,7 +75,10 @@ pub fn evaluate(payload: &[u8]) -> ValidationResponse {
         Ok(exemptions) => exemptions,
         Err(e) => return reject(messages::invalid_settings(e)),
     };
-    let decision = decide(&parsed.request, payload, exemptions);
+    let Some(request) = &parsed.request else {
+        return unreadable(payload);
+    };
+    let decision = decide(request, payload, exemptions);
     log(&decision);
     respond(&decision)
 }

@@ -1,7 +1,6 @@
 //! Every text a user reads: rejections, warnings, audit annotations and settings errors.
 //! They are part of the interface, so they live together and are tested together.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::decision::{DeniedImage, Exemption, ImageProblem, Rejection, Subject};
@@ -15,6 +14,9 @@ pub const EXEMPTION_AUDIT_KEY: &str = "host-network-exemption";
 
 /// Warnings longer than this may be truncated by the API server; lists stop early.
 const LISTED_IMAGES: usize = 5;
+/// A rejection names this many offending images, then counts the rest: enough to act on,
+/// without a message of thousands of images for a pod of thousands of containers.
+const LISTED_DENIED_IMAGES: usize = 10;
 
 /// `Deployment default/web`, or `Kind name` for a cluster-scoped object.
 fn subject(kind: &str, namespace: &str, name: &str) -> String {
@@ -62,7 +64,18 @@ pub fn rejection(s: &Subject<'_>, rejection: &Rejection<'_>) -> String {
         if rejection.denied.is_empty() {
             message.push_str(" The pod has no containers, so no image exemption can apply.");
         } else {
-            let images: Vec<String> = rejection.denied.iter().map(denied_image).collect();
+            let mut images: Vec<String> = rejection
+                .denied
+                .iter()
+                .take(LISTED_DENIED_IMAGES)
+                .map(denied_image)
+                .collect();
+            if rejection.denied.len() > LISTED_DENIED_IMAGES {
+                images.push(format!(
+                    "and {} more",
+                    rejection.denied.len() - LISTED_DENIED_IMAGES
+                ));
+            }
             let _ = write!(
                 message,
                 " Not covered by {EXEMPT_IMAGES}: {}.",
@@ -91,16 +104,20 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
             describe(s),
             s.namespace
         ),
-        Exemption::Images { images } => {
-            let pairs: BTreeSet<(&str, &str)> =
-                images.iter().map(|i| (i.image, i.entry)).collect();
-            let mut listed: Vec<String> = pairs
+        Exemption::Images { entries } => {
+            let mut listed: Vec<String> = entries
                 .iter()
                 .take(LISTED_IMAGES)
-                .map(|(image, entry)| format!("\"{image}\" by \"{entry}\""))
+                .map(|used| {
+                    let mut text = format!("\"{}\" by \"{}\"", used.image, used.entry);
+                    if used.containers > 1 {
+                        let _ = write!(text, " ({} containers)", used.containers);
+                    }
+                    text
+                })
                 .collect();
-            if pairs.len() > LISTED_IMAGES {
-                listed.push(format!("{} more", pairs.len() - LISTED_IMAGES));
+            if entries.len() > LISTED_IMAGES {
+                listed.push(format!("{} more entries", entries.len() - LISTED_IMAGES));
             }
             format!(
                 "{} uses the host network; allowed because every image matches {EXEMPT_IMAGES}: {}",
@@ -115,9 +132,8 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
 pub fn exemption_audit(exemption: &Exemption<'_>) -> String {
     match exemption {
         Exemption::Namespace { entry } => format!("{EXEMPT_NAMESPACES}: {entry}"),
-        Exemption::Images { images } => {
-            let entries: BTreeSet<&str> = images.iter().map(|i| i.entry).collect();
-            let entries: Vec<&str> = entries.into_iter().collect();
+        Exemption::Images { entries } => {
+            let entries: Vec<&str> = entries.iter().map(|used| used.entry).collect();
             format!("{EXEMPT_IMAGES}: {}", entries.join(", "))
         }
     }
@@ -175,7 +191,7 @@ pub fn malformed_settings_tail(error: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::ExemptImage;
+    use crate::decision::EntryUse;
     use std::borrow::Cow;
 
     fn web() -> Subject<'static> {
@@ -231,27 +247,44 @@ mod tests {
     }
 
     #[test]
+    fn long_lists_of_images_are_counted_not_listed() {
+        let denied: Vec<DeniedImage> = (0..12)
+            .map(|_| DeniedImage {
+                list: ContainerList::Containers,
+                container: "c",
+                image: "x",
+                problem: ImageProblem::NotExempt,
+            })
+            .collect();
+        let message = rejection(
+            &web(),
+            &Rejection {
+                location: PodSpecLocation::Spec,
+                images_configured: true,
+                denied,
+            },
+        );
+        assert_eq!(message.matches("container \"c\"").count(), 10, "{message}");
+        assert!(message.contains(", and 2 more."), "{message}");
+    }
+
+    #[test]
     fn cluster_scoped_subjects_have_no_slash() {
         assert_eq!(subject("Widget", "", "w"), "Widget w");
     }
 
     #[test]
-    fn image_warning_names_each_image_and_entry_once() {
-        let images = vec![
-            ExemptImage {
-                image: "quay.io/cilium/cilium:v1",
-                entry: "quay.io/cilium/*",
-            },
-            ExemptImage {
-                image: "quay.io/cilium/cilium:v1",
-                entry: "quay.io/cilium/*",
-            },
-        ];
-        let exemption = Exemption::Images { images };
+    fn image_warning_names_each_entry_once() {
+        let entries = vec![EntryUse {
+            entry: "quay.io/cilium/*",
+            image: "quay.io/cilium/cilium:v1",
+            containers: 2,
+        }];
+        let exemption = Exemption::Images { entries };
         let warning = exemption_warning(&web(), &exemption);
         assert_eq!(
             warning,
-            r#"Deployment default/web uses the host network; allowed because every image matches exempt_images: "quay.io/cilium/cilium:v1" by "quay.io/cilium/*""#
+            r#"Deployment default/web uses the host network; allowed because every image matches exempt_images: "quay.io/cilium/cilium:v1" by "quay.io/cilium/*" (2 containers)"#
         );
         assert_eq!(
             exemption_audit(&exemption),

@@ -7,47 +7,48 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::workload::{ObjectOnly, PodSpecLocation, WorkloadObject};
+use crate::view::{self, json_view};
+use crate::workload::{PodSpecLocation, WorkloadObject};
 
-/// What policy-server sends to `validate`.
-#[derive(Debug, Deserialize)]
-pub struct ValidationPayload<'a> {
-    #[serde(borrow)]
-    pub request: AdmissionRequest<'a>,
-    /// Kept raw: the compiled exemptions are cached by these bytes.
-    #[serde(borrow, default)]
-    pub settings: Option<&'a RawValue>,
+json_view! {
+    /// What policy-server sends to `validate`.
+    pub struct ValidationPayload<'a> {
+        "request" => pub request: Option<AdmissionRequest<'a>>,
+        /// Kept raw: the compiled exemptions are cached by these bytes.
+        "settings" => pub settings: Option<&'a RawValue>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdmissionRequest<'a> {
-    #[serde(borrow, default)]
-    pub kind: GroupVersionKind<'a>,
-    #[serde(borrow, default)]
-    pub name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub namespace: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub operation: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub object: Option<ObjectOnly<WorkloadObject<'a>>>,
-    /// Only compared, and only on an UPDATE that would otherwise be rejected.
-    #[serde(borrow, default)]
-    pub old_object: Option<&'a RawValue>,
+json_view! {
+    /// The admission request. `oldObject` is not read here: only an UPDATE that would be
+    /// rejected needs it, and [`pod_spec_unchanged`] reads it then.
+    pub struct AdmissionRequest<'a> {
+        "kind" => pub kind: GroupVersionKind<'a>,
+        "name" => pub name: Cow<'a, str>,
+        "namespace" => pub namespace: Cow<'a, str>,
+        "operation" => pub operation: Cow<'a, str>,
+        "object" => pub object: Option<WorkloadObject<'a>>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct GroupVersionKind<'a> {
-    #[serde(borrow, default)]
-    pub group: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub kind: Cow<'a, str>,
+json_view! {
+    pub struct GroupVersionKind<'a> {
+        "group" => pub group: Cow<'a, str>,
+        "kind" => pub kind: Cow<'a, str>,
+    }
 }
 
 impl<'a> ValidationPayload<'a> {
+    /// Reads the payload, which must carry a request: without one there is nothing to
+    /// judge, and judging nothing must not become an accept.
     pub fn parse(payload: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(payload)
+        let parsed: Self = serde_json::from_slice(payload)?;
+        if parsed.request.is_none() {
+            return Err(<serde_json::Error as serde::de::Error>::missing_field(
+                "request",
+            ));
+        }
+        Ok(parsed)
     }
 }
 
@@ -82,7 +83,6 @@ impl AdmissionRequest<'_> {
     ) -> Option<&'s str> {
         self.object
             .as_ref()?
-            .0
             .metadata
             .as_ref()
             .and_then(field)
@@ -191,9 +191,11 @@ impl Unreadable {
     /// Works out who the request is about and what is wrong with it. Cold path: the
     /// payload is read generically, then again with path tracking to locate the error.
     pub fn describe(payload: &[u8]) -> Self {
-        let problem = match serde_path_to_error::deserialize::<_, ValidationPayload>(
-            &mut serde_json::Deserializer::from_slice(payload),
-        ) {
+        let problem = match view::with_string_keys(|| {
+            serde_path_to_error::deserialize::<_, ValidationPayload>(
+                &mut serde_json::Deserializer::from_slice(payload),
+            )
+        }) {
             Err(e) => {
                 let path = e.path().to_string();
                 let path = path
@@ -207,6 +209,7 @@ impl Unreadable {
                     format!("{path}: {}", e.inner())
                 }
             }
+            Ok(ValidationPayload { request: None, .. }) => "missing field `request`".to_owned(),
             Ok(_) => "the request could not be read".to_owned(),
         };
         let value: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
@@ -254,21 +257,21 @@ mod tests {
             "object": {"metadata": {"namespace": "kube-system"}}
         }));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.namespace(), "default");
+        assert_eq!(parsed.request.unwrap().namespace(), "default");
     }
 
     #[test]
     fn object_namespace_is_the_fallback() {
         let bytes = payload(json!({"object": {"metadata": {"namespace": "team-a"}}}));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.namespace(), "team-a");
+        assert_eq!(parsed.request.unwrap().namespace(), "team-a");
     }
 
     #[test]
     fn generated_names_show_their_prefix() {
         let bytes = payload(json!({"object": {"metadata": {"generateName": "web-7d4b9-"}}}));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.name(), "web-7d4b9-*");
+        assert_eq!(parsed.request.unwrap().name(), "web-7d4b9-*");
     }
 
     #[test]

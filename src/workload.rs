@@ -6,16 +6,13 @@
 //! the full k8s-openapi type, several times the cost of reading the JSON once.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use k8s_openapi::Resource;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+
+use crate::view::json_view;
 
 /// A place in an object where a pod spec can live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +88,7 @@ impl PodSpecLocation {
 
     /// The pod spec at this location, if the object has one there.
     pub fn select<'s, 'a>(self, object: &'s WorkloadObject<'a>) -> Option<&'s Spec<'a>> {
-        let spec = &object.spec.as_ref()?.0;
+        let spec = object.spec.as_ref()?;
         let template = match self {
             PodSpecLocation::Spec => return Some(spec),
             PodSpecLocation::Template => spec.template.as_ref()?,
@@ -103,7 +100,7 @@ impl PodSpecLocation {
                 .template
                 .as_ref()?,
         };
-        template.spec.as_ref().map(|spec| &*spec.0)
+        template.spec.as_deref()
     }
 }
 
@@ -114,73 +111,60 @@ fn built_in(group: &str, kind: &str) -> Option<&'static [PodSpecLocation]> {
         .map(|(_, _, locations)| *locations)
 }
 
-/// The parts of an object the policy reads; everything else is skipped unparsed.
-#[derive(Debug, Default, Deserialize)]
-pub struct WorkloadObject<'a> {
-    #[serde(borrow, default)]
-    pub metadata: Option<ObjectMeta<'a>>,
-    #[serde(borrow, default)]
-    pub spec: Option<ObjectOnly<Spec<'a>>>,
+json_view! {
+    /// The parts of an object the policy reads; everything else is skipped unparsed.
+    pub struct WorkloadObject<'a> {
+        "metadata" => pub metadata: Option<ObjectMeta<'a>>,
+        "spec" => pub spec: Option<Spec<'a>>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectMeta<'a> {
-    #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub generate_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub namespace: Option<Cow<'a, str>>,
+json_view! {
+    pub struct ObjectMeta<'a> {
+        "name" => pub name: Option<Cow<'a, str>>,
+        "generateName" => pub generate_name: Option<Cow<'a, str>>,
+        "namespace" => pub namespace: Option<Cow<'a, str>>,
+    }
 }
 
-/// Every `spec` the policy meets, read as one shape so that one pass suffices whatever the
-/// kind: the pod fields of a Pod's spec, and the templates of a workload's spec. A pod spec
-/// has no `template` fields and a workload spec no pod fields, so neither gets in the way.
-///
-/// Duplicate keys are refused by serde, so `"hostNetwork": false, "hostNetwork": true`
-/// cannot make the policy see the first value while the API server keeps the last.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Spec<'a> {
-    #[serde(default)]
-    pub host_network: Option<bool>,
-    #[serde(borrow, default)]
-    pub containers: Option<Vec<Container<'a>>>,
-    #[serde(borrow, default)]
-    pub init_containers: Option<Vec<Container<'a>>>,
-    #[serde(borrow, default)]
-    pub ephemeral_containers: Option<Vec<Container<'a>>>,
-    #[serde(borrow, default)]
-    pub template: Option<PodTemplate<'a>>,
-    #[serde(borrow, default)]
-    pub job_template: Option<JobTemplate<'a>>,
+json_view! {
+    /// Every `spec` the policy meets, read as one shape so that one pass suffices whatever
+    /// the kind: the pod fields of a Pod's spec, and the templates of a workload's spec. A pod
+    /// spec has no `template` fields and a workload spec no pod fields, so neither gets in the
+    /// way.
+    pub struct Spec<'a> {
+        "hostNetwork" => pub host_network: Option<bool>,
+        "containers" => pub containers: Option<Vec<Container<'a>>>,
+        "initContainers" => pub init_containers: Option<Vec<Container<'a>>>,
+        "ephemeralContainers" => pub ephemeral_containers: Option<Vec<Container<'a>>>,
+        "template" => pub template: Option<PodTemplate<'a>>,
+        "jobTemplate" => pub job_template: Option<JobTemplate<'a>>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct PodTemplate<'a> {
-    #[serde(borrow, default)]
-    pub spec: Option<ObjectOnly<Box<Spec<'a>>>>,
+json_view! {
+    pub struct PodTemplate<'a> {
+        "spec" => pub spec: Option<Box<Spec<'a>>>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct JobTemplate<'a> {
-    #[serde(borrow, default)]
-    pub spec: Option<JobSpec<'a>>,
+json_view! {
+    pub struct JobTemplate<'a> {
+        "spec" => pub spec: Option<JobSpec<'a>>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct JobSpec<'a> {
-    #[serde(borrow, default)]
-    pub template: Option<PodTemplate<'a>>,
+json_view! {
+    pub struct JobSpec<'a> {
+        "template" => pub template: Option<PodTemplate<'a>>,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Container<'a> {
-    #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub image: Option<Cow<'a, str>>,
+json_view! {
+    pub struct Container<'a> {
+        "name" => pub name: Option<Cow<'a, str>>,
+        "image" => pub image: Option<Cow<'a, str>>,
+    }
 }
 
 /// The three lists of a pod spec that hold containers.
@@ -219,29 +203,5 @@ impl<'a> Spec<'a> {
         ]
         .into_iter()
         .flat_map(|(which, list)| list.iter().flatten().map(move |c| (which, c)))
-    }
-}
-
-/// Serde accepts a struct written as a JSON array of its fields. Kubernetes never writes
-/// objects that way, so where an object belongs an array is an error, and the request is
-/// rejected as unreadable instead of being read as an empty object.
-#[derive(Debug, Default)]
-pub struct ObjectOnly<T>(pub T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for MapVisitor<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map))
-            }
-        }
-        deserializer
-            .deserialize_map(MapVisitor(PhantomData))
-            .map(ObjectOnly)
     }
 }

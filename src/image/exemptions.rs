@@ -1,40 +1,111 @@
 //! The compiled `exempt_images` list, indexed so that an image costs one hash look-up
-//! plus a scan of the entries that have wildcards in their name.
+//! plus a scan of the entries that have wildcards in their name, and remembering each
+//! verdict so that an image seen before costs one look-up in all.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{ImagePattern, ImageRef};
+use super::{ImagePattern, ImageRef, ImageRefError};
+
+/// How many verdicts are remembered before the memory starts over. A cluster runs far
+/// fewer distinct images than this; the bound only keeps a flood of one-off names from
+/// growing the instance's memory.
+const REMEMBERED_IMAGES: usize = 8192;
+
+/// What an image string was judged to be, by the index of the entry that exempts it.
+#[derive(Debug, Clone)]
+enum Judged {
+    Exempt(usize),
+    NotExempt,
+    Invalid(ImageRefError),
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct ImageExemptions {
-    /// Entries without wildcards in registry or path, keyed by `registry/repository`.
-    by_name: HashMap<String, Vec<ImagePattern>>,
+    patterns: Vec<ImagePattern>,
+    /// Entries without wildcards in registry or path, by `registry/repository`.
+    by_name: HashMap<String, Vec<usize>>,
     /// Entries with a wildcard in the registry or path, tried in order.
-    wildcard: Vec<ImagePattern>,
+    wildcard: Vec<usize>,
+    /// Verdicts by image string as written. Images repeat across requests (every replica,
+    /// every rollout, every pod of a DaemonSet) and a policy instance serves many requests,
+    /// so judging a pod of known images costs a hash look-up per container. The verdict
+    /// depends only on the string and these entries, so remembering it changes nothing.
+    judged: RefCell<HashMap<Box<str>, Judged>>,
 }
 
 impl ImageExemptions {
     pub fn new(patterns: Vec<ImagePattern>) -> Self {
         let mut exemptions = ImageExemptions::default();
-        for pattern in patterns {
+        for (index, pattern) in patterns.iter().enumerate() {
             match pattern.literal_name() {
-                Some(name) => exemptions.by_name.entry(name).or_default().push(pattern),
-                None => exemptions.wildcard.push(pattern),
+                Some(name) => exemptions.by_name.entry(name).or_default().push(index),
+                None => exemptions.wildcard.push(index),
             }
         }
+        exemptions.patterns = patterns;
         exemptions
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty() && self.wildcard.is_empty()
+        self.patterns.is_empty()
     }
 
-    /// The entry that exempts `image`, if any.
+    /// The entry that exempts the image written as `image`, if any.
+    pub fn judge(&self, image: &str) -> Result<Option<&ImagePattern>, ImageRefError> {
+        let remembered = self
+            .judged
+            .try_borrow()
+            .ok()
+            .and_then(|judged| judged.get(image).cloned());
+        let judged = match remembered {
+            Some(judged) => judged,
+            None => {
+                let judged = match image.parse::<ImageRef>() {
+                    Ok(parsed) => self
+                        .find_index(&parsed)
+                        .map_or(Judged::NotExempt, Judged::Exempt),
+                    Err(e) => Judged::Invalid(e),
+                };
+                if let Ok(mut memory) = self.judged.try_borrow_mut() {
+                    if memory.len() >= REMEMBERED_IMAGES {
+                        memory.clear();
+                    }
+                    memory.insert(image.into(), judged.clone());
+                }
+                judged
+            }
+        };
+        match judged {
+            Judged::Exempt(index) => Ok(self.patterns.get(index)),
+            Judged::NotExempt => Ok(None),
+            Judged::Invalid(e) => Err(e),
+        }
+    }
+
+    /// The entry that exempts a parsed image, if any.
     pub fn find(&self, image: &ImageRef) -> Option<&ImagePattern> {
+        self.find_index(image)
+            .and_then(|index| self.patterns.get(index))
+    }
+
+    fn find_index(&self, image: &ImageRef) -> Option<usize> {
+        let entry = |index: &usize| self.patterns.get(*index).map(|p| (*index, p));
         self.by_name
             .get(image.name())
-            .and_then(|entries| entries.iter().find(|entry| entry.rule_admits(image)))
-            .or_else(|| self.wildcard.iter().find(|entry| entry.matches(image)))
+            .and_then(|indexed| {
+                indexed
+                    .iter()
+                    .filter_map(entry)
+                    .find(|(_, pattern)| pattern.rule_admits(image))
+            })
+            .or_else(|| {
+                self.wildcard
+                    .iter()
+                    .filter_map(entry)
+                    .find(|(_, pattern)| pattern.matches(image))
+            })
+            .map(|(index, _)| index)
     }
 }
 
@@ -67,6 +138,28 @@ mod tests {
             Some("registry.k8s.io/kube-proxy")
         );
         assert_eq!(found("nginx:1.28"), None);
+    }
+
+    #[test]
+    fn remembered_verdicts_match_fresh_ones() {
+        let ex = exemptions(&["quay.io/cilium/*", "nginx:1.27"]);
+        for image in [
+            "quay.io/cilium/cilium:v1",
+            "nginx:1.27",
+            "nginx:1.28",
+            "Bad Image",
+        ] {
+            let first = ex.judge(image).map(|p| p.map(|p| p.as_str().to_owned()));
+            let again = ex.judge(image).map(|p| p.map(|p| p.as_str().to_owned()));
+            assert_eq!(first, again, "{image}");
+        }
+        assert_eq!(
+            ex.judge("quay.io/cilium/cilium:v1")
+                .unwrap()
+                .map(ImagePattern::as_str),
+            Some("quay.io/cilium/*")
+        );
+        assert!(ex.judge("Bad Image").is_err());
     }
 
     #[test]

@@ -99,14 +99,19 @@ impl ImagePattern {
 
 /// Whether the `/`-separated `repository` matches the path pattern.
 fn path_matches(pattern: &[PathSegment], repository: &str) -> bool {
-    let segments: Vec<&str> = repository.split('/').collect();
     if !pattern.contains(&PathSegment::AnyDepth) {
-        return pattern.len() == segments.len()
-            && pattern.iter().zip(&segments).all(|(p, s)| match p {
-                PathSegment::One(glob) => glob.matches(s),
-                PathSegment::AnyDepth => false,
-            });
+        // One segment per step, and no segment left over: no allocation on this path,
+        // which every wildcard entry without `**` takes.
+        let mut segments = repository.split('/');
+        for step in pattern {
+            match (step, segments.next()) {
+                (PathSegment::One(glob), Some(segment)) if glob.matches(segment) => {}
+                _ => return false,
+            }
+        }
+        return segments.next().is_none();
     }
+    let segments: Vec<&str> = repository.split('/').collect();
     // `reachable[j]`: the pattern steps seen so far can consume exactly the first j
     // segments. Quadratic at worst, never exponential, however many `**` an entry has.
     let mut reachable = vec![false; segments.len() + 1];
