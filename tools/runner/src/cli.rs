@@ -1,0 +1,166 @@
+//! The command line: `run` (kwctl-compatible), `bench` and `bench-suite`.
+//!
+//! Flag names follow `kwctl run` (`-r/--request-path`, `--settings-json`, `--settings-path`,
+//! the policy as the positional argument), so a bats file written for kwctl runs unchanged.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "runner",
+    version,
+    about = "Runs a Kubewarden waPC policy (.wasm) natively, the way `kwctl run` does, and benchmarks it",
+    after_help = "Compiled modules are cached on disk (wasmtime's cache) in $RUNNER_CACHE_DIR, \
+                  else $XDG_CACHE_HOME/host-network-policy-runner, else \
+                  $HOME/.cache/host-network-policy-runner."
+)]
+pub struct Cli {
+    /// Do not use wasmtime's on-disk compilation cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
+    /// Also show the policy's debug log events (as `kwctl -v`); by default, as kwctl, only
+    /// info and above.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate one request and print the AdmissionResponse on one line, as `kwctl run` does.
+    ///
+    /// Exit status 0 whether the request is accepted or rejected; 1 when the settings are not
+    /// valid, and on any failure of the host or the guest (trap, missing export, malformed
+    /// response).
+    Run(RunArgs),
+    /// Time the policy's `validate` on one request, optionally against a baseline module.
+    Bench(BenchArgs),
+    /// Time the policy against a floor module on the built-in fixtures and print a table.
+    BenchSuite(SuiteArgs),
+    /// Internal: the peak-memory search, run in a child process by `bench` and `bench-suite`.
+    #[command(hide = true)]
+    PeakMemory(PeakMemoryArgs),
+}
+
+/// Arguments of the hidden `peak-memory` subcommand; the validate payload comes on stdin.
+#[derive(Debug, Args)]
+pub struct PeakMemoryArgs {
+    /// The bytes given to `validate_settings`.
+    #[arg(long)]
+    pub settings_json: String,
+
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// File holding an AdmissionRequest, or a whole AdmissionReview (its `request` is used).
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub request_path: PathBuf,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// The policy module: a path, or a `file://` URI as kwctl takes.
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// File holding an AdmissionRequest, or a whole AdmissionReview (its `request` is used).
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub request_path: PathBuf,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// A second module timed call by call alongside the policy (e.g. the floor).
+    #[arg(long, value_name = "OTHER.wasm")]
+    pub baseline: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub measurement: MeasurementArgs,
+
+    /// The policy module.
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// The floor module every row is compared with. Required unless only writing fixtures.
+    #[arg(long, value_name = "FLOOR.wasm")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write the generated requests and settings as JSON files into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub write_fixtures: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub measurement: MeasurementArgs,
+
+    /// The policy module. Required unless only writing fixtures.
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct MeasurementArgs {
+    /// Timed `validate` calls per module (after warm-up). Default: as many as fit in --time-ms.
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<usize>,
+
+    /// Time budget per module and per request when --iterations is not given.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub time_ms: u64,
+}
+
+/// Policy settings, given inline or as a file; `{}` when neither is given.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Settings as a JSON document.
+    #[arg(long, value_name = "JSON", conflicts_with = "settings_path")]
+    pub settings_json: Option<String>,
+
+    /// Settings file, YAML or JSON (JSON is YAML), as kwctl reads it.
+    #[arg(long, value_name = "FILE")]
+    pub settings_path: Option<PathBuf>,
+}
+
+impl SettingsArgs {
+    /// The settings document the policy receives.
+    pub fn load(&self) -> Result<Value> {
+        let settings: Value = match (&self.settings_json, &self.settings_path) {
+            (Some(json), _) => serde_json::from_str(json)
+                .map_err(|e| anyhow!("Cannot parse --settings-json as JSON: {e}"))?,
+            (None, Some(path)) => {
+                let text = fs::read_to_string(path)
+                    .with_context(|| format!("Error reading settings from {}", path.display()))?;
+                serde_yaml::from_str(&text).with_context(|| {
+                    format!("Cannot parse settings file {} as YAML", path.display())
+                })?
+            }
+            (None, None) => Value::Object(Default::default()),
+        };
+        // An empty settings file is YAML `null`; kwctl treats it as "no settings".
+        Ok(match settings {
+            Value::Null => Value::Object(Default::default()),
+            settings => settings,
+        })
+    }
+}
+
+/// The path a policy argument names: kwctl accepts `file://` URIs besides plain paths.
+pub fn policy_path(policy: &str) -> &Path {
+    Path::new(policy.strip_prefix("file://").unwrap_or(policy))
+}
