@@ -1,0 +1,281 @@
+//! Inputs at the edges of size and depth: each ends in a verdict or a clean rejection, never
+//! a panic, a stack overflow or a hang.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::{Duration, Instant};
+
+use host_network_policy::{check_settings, evaluate};
+use kubewarden_policy_sdk::response::ValidationResponse;
+use rstest::rstest;
+use serde_json::{json, Value};
+
+const MEGABYTE: usize = 1 << 20;
+/// Far above serde_json's recursion limit of 128.
+const DEEP: usize = 10_000;
+/// Generous: each case takes milliseconds; this only catches a hang or a quadratic blow-up.
+const BUDGET: Duration = Duration::from_secs(10);
+
+fn daemonset(host_network: bool, containers: Value) -> Value {
+    json!({
+        "uid": "00000000-0000-0000-0000-000000000000",
+        "kind": {"group": "apps", "version": "v1", "kind": "DaemonSet"},
+        "name": "big",
+        "namespace": "default",
+        "operation": "CREATE",
+        "object": {
+            "metadata": {"name": "big", "namespace": "default", "annotations": {}},
+            "spec": {"template": {"spec": {"hostNetwork": host_network, "containers": containers}}}
+        }
+    })
+}
+
+fn one_container() -> Value {
+    json!([{"name": "app", "image": "docker.io/attacker/toolbox:1.0"}])
+}
+
+fn judge_text(request: &str, settings: &str) -> ValidationResponse {
+    let payload = format!(r#"{{"request": {request}, "settings": {settings}}}"#);
+    let started = Instant::now();
+    let response = evaluate(payload.as_bytes());
+    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
+    response
+}
+
+fn judge(request: &Value, settings: &str) -> ValidationResponse {
+    judge_text(&request.to_string(), settings)
+}
+
+/// `[[[...]]]` or `{"a":{"a":...}}`, `depth` levels deep, around `inner`.
+fn nested(depth: usize, arrays: bool, inner: &str) -> String {
+    let (open, close) = if arrays {
+        ("[", "]")
+    } else {
+        (r#"{"a":"#, "}")
+    };
+    format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+}
+
+fn rejected_as_read(response: &ValidationResponse) -> String {
+    assert!(!response.accepted);
+    let message = response.message.clone().unwrap_or_default();
+    assert!(!message.is_empty());
+    message
+}
+
+#[rstest]
+#[case::host_network(true)]
+#[case::no_host_network(false)]
+fn a_three_megabyte_request_gets_its_verdict(#[case] host_network: bool) {
+    let mut request = daemonset(host_network, one_container());
+    request["object"]["metadata"]["annotations"]["blob"] = Value::String("x".repeat(3 * MEGABYTE));
+    let response = judge(&request, "{}");
+    assert_eq!(response.accepted, !host_network, "{:?}", response.message);
+    if host_network {
+        let message = rejected_as_read(&response);
+        assert!(
+            message.contains("is not allowed to use the host network"),
+            "{message}"
+        );
+        assert!(message.len() < 1024, "the blob must not reach the message");
+    }
+}
+
+#[test]
+fn a_three_megabyte_request_of_many_small_fields_gets_its_verdict() {
+    let mut request = daemonset(true, one_container());
+    let labels: serde_json::Map<String, Value> = (0..100_000)
+        .map(|i| (format!("label-{i:06}"), Value::String("v".repeat(16))))
+        .collect();
+    request["object"]["metadata"]["labels"] = Value::Object(labels);
+    let text = request.to_string();
+    assert!(text.len() > 3 * MEGABYTE, "{}", text.len());
+    let message = rejected_as_read(&judge_text(&text, "{}"));
+    assert!(
+        message.contains("is not allowed to use the host network"),
+        "{message}"
+    );
+}
+
+const CILIUM: &str = r#"{"exempt_images": ["quay.io/cilium/*"]}"#;
+
+fn cilium_containers(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/cilium/agent-{i}:v1")}))
+        .collect()
+}
+
+#[test]
+fn five_thousand_exempt_containers_are_admitted_with_a_short_warning() {
+    let response = judge(
+        &daemonset(true, Value::Array(cilium_containers(5_000))),
+        CILIUM,
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    let warnings = response.warnings.unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].ends_with("(5000 containers)"),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].len() < 1024, "{}", warnings[0].len());
+}
+
+#[test]
+fn one_non_exempt_container_among_five_thousand_is_found() {
+    let mut containers = cilium_containers(5_000);
+    containers.push(json!({"name": "last", "image": "docker.io/attacker/toolbox:1.0"}));
+    let message = rejected_as_read(&judge(&daemonset(true, Value::Array(containers)), CILIUM));
+    assert!(
+        message.contains(r#"container "last" image "docker.io/attacker/toolbox:1.0""#),
+        "{message}"
+    );
+}
+
+#[test]
+fn five_thousand_non_exempt_containers_are_rejected_with_a_short_message() {
+    let containers: Vec<Value> = (0..5_000)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("evil/agent-{i}:v1")}))
+        .collect();
+    let message = rejected_as_read(&judge(&daemonset(true, Value::Array(containers)), CILIUM));
+    assert!(
+        message.contains(r#"container "c0" image "evil/agent-0:v1""#),
+        "{message}"
+    );
+    assert!(message.contains("more"), "{message}");
+    assert!(message.len() < 4096, "{}", message.len());
+}
+
+#[test]
+fn deep_nesting_inside_an_annotation_string_is_just_text() {
+    let mut request = daemonset(true, one_container());
+    request["object"]["metadata"]["annotations"]["deep"] = Value::String(nested(DEEP, true, "0"));
+    let message = rejected_as_read(&judge(&request, "{}"));
+    assert!(
+        message.contains("is not allowed to use the host network"),
+        "{message}"
+    );
+}
+
+/// Fields the policy does not read are skipped without recursion (serde_json's skipping
+/// keeps its own stack), so however deep they are, the request gets its usual verdict.
+#[rstest]
+#[case::arrays_in_metadata(true, r#""annotations":{}"#, true)]
+#[case::objects_in_metadata(false, r#""annotations":{}"#, true)]
+#[case::arrays_in_the_pod_spec(true, r#""hostNetwork":true"#, true)]
+#[case::objects_in_the_pod_spec(false, r#""hostNetwork":true"#, true)]
+#[case::objects_in_a_pod_spec_without_host_network(false, r#""hostNetwork":false"#, false)]
+fn deep_nesting_in_fields_not_read_is_skipped(
+    #[case] arrays: bool,
+    #[case] anchor: &str,
+    #[case] host_network: bool,
+) {
+    let request = daemonset(host_network, one_container()).to_string();
+    let deep = format!(r#"{anchor},"deep":{}"#, nested(DEEP, arrays, "0"));
+    assert!(request.contains(anchor));
+    let request = request.replacen(anchor, &deep, 1);
+    let response = judge_text(&request, "{}");
+    assert_eq!(response.accepted, !host_network, "{:?}", response.message);
+    if host_network {
+        let message = rejected_as_read(&response);
+        assert!(
+            message.contains("is not allowed to use the host network"),
+            "{message}"
+        );
+    }
+}
+
+/// Where the policy does descend, serde_json's recursion limit of 128 stops it: the request
+/// cannot be read and is rejected, saying so, long before the stack could overflow.
+#[test]
+fn deep_nesting_through_fields_the_policy_reads_is_rejected_cleanly() {
+    // `spec.template.spec.template.spec...`: every level is a field the policy reads.
+    let chain = format!(
+        "{}{{}}{}",
+        r#"{"template":{"spec":"#.repeat(DEEP),
+        "}}".repeat(DEEP)
+    );
+    let request = format!(
+        r#"{{"kind": {{"group": "apps", "kind": "Deployment"}}, "namespace": "default", "operation": "CREATE", "object": {{"spec": {chain}}}}}"#
+    );
+    let message = rejected_as_read(&judge_text(&request, "{}"));
+    assert!(message.contains("cannot be checked"), "{message}");
+    assert!(message.contains("recursion limit exceeded"), "{message}");
+}
+
+#[rstest]
+#[case::arrays(true, false)]
+#[case::objects_have_no_pod_spec(false, true)]
+fn deep_nesting_as_the_object_gets_a_verdict(#[case] arrays: bool, #[case] accepted: bool) {
+    let request = format!(
+        r#"{{"kind": {{"group": "", "kind": "Pod"}}, "namespace": "default", "operation": "CREATE", "object": {}}}"#,
+        nested(DEEP, arrays, "0")
+    );
+    let response = judge_text(&request, "{}");
+    assert_eq!(response.accepted, accepted, "{:?}", response.message);
+    if !accepted {
+        rejected_as_read(&response);
+    }
+}
+
+#[test]
+fn deep_nesting_in_the_old_object_is_rejected_cleanly() {
+    let mut request = daemonset(true, one_container());
+    request["operation"] = json!("UPDATE");
+    let request = request.to_string().replacen(
+        r#""operation":"UPDATE""#,
+        &format!(
+            r#""operation":"UPDATE","oldObject":{}"#,
+            nested(DEEP, false, "0")
+        ),
+        1,
+    );
+    rejected_as_read(&judge_text(&request, "{}"));
+}
+
+#[test]
+fn deep_nesting_as_the_whole_payload_gets_an_answer() {
+    rejected_as_read(&evaluate(nested(DEEP, true, "0").as_bytes()));
+    // An object without `request`: judged as such (see tests/bypass.rs), without a trap.
+    let _ = evaluate(nested(DEEP, false, "0").as_bytes());
+}
+
+#[rstest]
+#[case::arrays(true)]
+#[case::objects(false)]
+fn deep_settings_are_invalid_and_admit_nothing(#[case] arrays: bool) {
+    let settings = nested(DEEP, arrays, "0");
+    let validation = check_settings(settings.as_bytes());
+    assert!(!validation.valid);
+    assert!(validation.message.is_some());
+    let request = daemonset(false, one_container()).to_string();
+    let message = rejected_as_read(&judge_text(&request, &settings));
+    assert!(message.contains("settings are not valid"), "{message}");
+}
+
+/// Just under the limit, a chain of fields the policy reads is still read and judged.
+#[test]
+fn nesting_just_under_the_limit_is_read() {
+    // payload > request > object > spec, then 60 `template.spec` pairs: 124 levels.
+    let levels = 60;
+    let chain = format!(
+        "{}{{\"hostNetwork\":true,\"containers\":[{{\"name\":\"a\",\"image\":\"evil/a\"}}]}}{}",
+        r#"{"template":{"spec":"#.repeat(levels),
+        "}}".repeat(levels)
+    );
+    let request = format!(
+        r#"{{"kind": {{"group": "", "kind": "Pod"}}, "namespace": "default", "operation": "CREATE", "object": {{"spec": {chain}}}}}"#
+    );
+    let response = judge_text(&request, "{}");
+    // A Pod's pod spec is `spec`; the chain below it is read, found well formed, and unused.
+    assert!(response.accepted, "{:?}", response.message);
+    let request = request.replacen(r#""kind": "Pod""#, r#""kind": "Deployment""#, 1);
+    let request = request.replacen(r#""group": """#, r#""group": "apps""#, 1);
+    let response = judge_text(&request, "{}");
+    assert!(response.accepted, "{:?}", response.message);
+}

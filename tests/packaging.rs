@@ -1,0 +1,160 @@
+//! The release artifacts agree with each other: one version everywhere, the same rules and
+//! questions in metadata.yml, artifacthub-pkg.yml and the examples, and example settings
+//! the policy itself accepts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+
+use host_network_policy::check_settings;
+use serde_yaml::Value;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn yaml(relative: &str) -> Value {
+    let text = std::fs::read_to_string(path(relative)).unwrap();
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn metadata() -> Value {
+    yaml("metadata.yml")
+}
+
+fn artifacthub() -> Value {
+    yaml("artifacthub-pkg.yml")
+}
+
+/// An annotation of artifacthub-pkg.yml that holds YAML as text.
+fn embedded(annotation: &str) -> Value {
+    let text = artifacthub()["annotations"][annotation]
+        .as_str()
+        .unwrap_or_else(|| panic!("artifacthub-pkg.yml has no {annotation}"))
+        .to_owned();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn examples() -> Vec<(String, Value)> {
+    let mut found: Vec<(String, Value)> = std::fs::read_dir(path("examples"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, value)
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+#[test]
+fn one_version_everywhere() {
+    let metadata = metadata();
+    assert_eq!(
+        metadata["annotations"]["io.kubewarden.policy.version"].as_str(),
+        Some(VERSION),
+        "metadata.yml io.kubewarden.policy.version"
+    );
+    let artifacthub = artifacthub();
+    assert_eq!(artifacthub["version"].as_str(), Some(VERSION), "artifacthub-pkg.yml version");
+    let image = artifacthub["containersImages"][0]["image"].as_str().unwrap();
+    assert!(image.ends_with(&format!(":v{VERSION}")), "artifacthub image {image}");
+    let changelog = std::fs::read_to_string(path("CHANGELOG.md")).unwrap();
+    let newest = changelog.lines().find(|l| l.starts_with("## ")).unwrap();
+    assert!(newest.starts_with(&format!("## [{VERSION}]")), "CHANGELOG.md: {newest}");
+    for (name, example) in examples() {
+        let module = example["spec"]["module"].as_str().unwrap();
+        assert!(module.ends_with(&format!(":v{VERSION}")), "{name}: {module}");
+    }
+}
+
+#[test]
+fn metadata_declares_a_validating_wapc_policy() {
+    let metadata = metadata();
+    assert_eq!(metadata["mutating"], Value::Bool(false));
+    assert_eq!(metadata["backgroundAudit"], Value::Bool(true));
+    assert_eq!(metadata["executionMode"].as_str(), Some("kubewarden-wapc"));
+    assert_eq!(metadata["contextAwareResources"], Value::Sequence(vec![]));
+}
+
+/// Every (group, resource, operation) the rules cover.
+fn covered(rules: &Value) -> Vec<(String, String, String)> {
+    let mut covered = Vec::new();
+    for rule in rules.as_sequence().unwrap() {
+        for group in rule["apiGroups"].as_sequence().unwrap() {
+            for resource in rule["resources"].as_sequence().unwrap() {
+                for operation in rule["operations"].as_sequence().unwrap() {
+                    covered.push((
+                        group.as_str().unwrap().to_owned(),
+                        resource.as_str().unwrap().to_owned(),
+                        operation.as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    covered.sort();
+    covered
+}
+
+#[test]
+fn rules_cover_every_workload_kind_and_kubectl_debug() {
+    let covered = covered(&metadata()["rules"]);
+    let kinds = [
+        ("", "pods"),
+        ("", "replicationcontrollers"),
+        ("apps", "deployments"),
+        ("apps", "replicasets"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+    ];
+    for (group, resource) in kinds {
+        for operation in ["CREATE", "UPDATE"] {
+            let rule = (group.to_owned(), resource.to_owned(), operation.to_owned());
+            assert!(covered.contains(&rule), "missing {rule:?}");
+        }
+    }
+    let debug = ("".to_owned(), "pods/ephemeralcontainers".to_owned(), "UPDATE".to_owned());
+    assert!(covered.contains(&debug));
+}
+
+#[test]
+fn artifacthub_and_examples_carry_the_metadata_rules() {
+    let rules = covered(&metadata()["rules"]);
+    assert_eq!(covered(&embedded("kubewarden/rules")), rules, "artifacthub-pkg.yml");
+    for (name, example) in examples() {
+        assert_eq!(covered(&example["spec"]["rules"]), rules, "{name}");
+    }
+}
+
+#[test]
+fn artifacthub_carries_the_questions() {
+    assert_eq!(embedded("kubewarden/questions-ui"), yaml("questions-ui.yml"));
+    let questions = yaml("questions-ui.yml");
+    let variables: Vec<&str> = questions["questions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|q| q["variable"].as_str().unwrap())
+        .collect();
+    assert_eq!(variables, ["exempt_namespaces", "exempt_images"]);
+}
+
+#[test]
+fn every_example_has_settings_the_policy_accepts() {
+    let examples = examples();
+    assert!(examples.len() >= 5, "{}", examples.len());
+    for (name, example) in examples {
+        let settings = &example["spec"]["settings"];
+        let json = serde_json::to_vec(settings).unwrap();
+        let verdict = check_settings(&json);
+        assert!(verdict.valid, "{name}: {:?}", verdict.message);
+    }
+}
