@@ -23,7 +23,7 @@ use kubewarden_policy_sdk::logging::KubewardenDrain;
 use kubewarden_policy_sdk::protocol_version_guest;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
-use kubewarden_policy_sdk::wapc_guest::{self, register_function, CallResult};
+use kubewarden_policy_sdk::wapc_guest::{register_function, CallResult};
 use slog::{debug, o, Logger};
 
 use crate::decision::{decide, Decision, Unconcerned, Verdict};
@@ -31,7 +31,7 @@ use crate::request::{Unreadable, ValidationPayload};
 use crate::settings::Exemptions;
 
 static LOG: LazyLock<Logger> =
-    LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!("policy" => "host-network")));
+    LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!()));
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -149,7 +149,3 @@ fn log(decision: &Decision<'_>) {
         "kind" => subject.kind, "namespace" => subject.namespace,
         "name" => subject.name.as_ref(), "reason" => reason);
 }
-
-// The SDK's `wapc_guest` must stay linked for the exported waPC symbols.
-#[allow(unused_imports)]
-use wapc_guest as _;

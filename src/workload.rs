@@ -72,11 +72,6 @@ impl PodSpecLocation {
         built_in(group, kind).unwrap_or(CUSTOM_KIND_LOCATIONS)
     }
 
-    /// Whether the kind is one of the built-in workloads.
-    pub fn is_built_in(group: &str, kind: &str) -> bool {
-        built_in(group, kind).is_some()
-    }
-
     /// The field path of the pod spec, as messages print it.
     pub fn path(self) -> &'static str {
         match self {

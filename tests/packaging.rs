@@ -1,7 +1,12 @@
 //! The release artifacts agree with each other: one version everywhere, the same rules and
 //! questions in metadata.yml, artifacthub-pkg.yml and the examples, and example settings
 //! the policy itself accepts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -61,15 +66,30 @@ fn one_version_everywhere() {
         "metadata.yml io.kubewarden.policy.version"
     );
     let artifacthub = artifacthub();
-    assert_eq!(artifacthub["version"].as_str(), Some(VERSION), "artifacthub-pkg.yml version");
-    let image = artifacthub["containersImages"][0]["image"].as_str().unwrap();
-    assert!(image.ends_with(&format!(":v{VERSION}")), "artifacthub image {image}");
+    assert_eq!(
+        artifacthub["version"].as_str(),
+        Some(VERSION),
+        "artifacthub-pkg.yml version"
+    );
+    let image = artifacthub["containersImages"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(
+        image.ends_with(&format!(":v{VERSION}")),
+        "artifacthub image {image}"
+    );
     let changelog = std::fs::read_to_string(path("CHANGELOG.md")).unwrap();
     let newest = changelog.lines().find(|l| l.starts_with("## ")).unwrap();
-    assert!(newest.starts_with(&format!("## [{VERSION}]")), "CHANGELOG.md: {newest}");
+    assert!(
+        newest.starts_with(&format!("## [{VERSION}]")),
+        "CHANGELOG.md: {newest}"
+    );
     for (name, example) in examples() {
         let module = example["spec"]["module"].as_str().unwrap();
-        assert!(module.ends_with(&format!(":v{VERSION}")), "{name}: {module}");
+        assert!(
+            module.ends_with(&format!(":v{VERSION}")),
+            "{name}: {module}"
+        );
     }
 }
 
@@ -121,14 +141,22 @@ fn rules_cover_every_workload_kind_and_kubectl_debug() {
             assert!(covered.contains(&rule), "missing {rule:?}");
         }
     }
-    let debug = ("".to_owned(), "pods/ephemeralcontainers".to_owned(), "UPDATE".to_owned());
+    let debug = (
+        "".to_owned(),
+        "pods/ephemeralcontainers".to_owned(),
+        "UPDATE".to_owned(),
+    );
     assert!(covered.contains(&debug));
 }
 
 #[test]
 fn artifacthub_and_examples_carry_the_metadata_rules() {
     let rules = covered(&metadata()["rules"]);
-    assert_eq!(covered(&embedded("kubewarden/rules")), rules, "artifacthub-pkg.yml");
+    assert_eq!(
+        covered(&embedded("kubewarden/rules")),
+        rules,
+        "artifacthub-pkg.yml"
+    );
     for (name, example) in examples() {
         assert_eq!(covered(&example["spec"]["rules"]), rules, "{name}");
     }
@@ -136,7 +164,10 @@ fn artifacthub_and_examples_carry_the_metadata_rules() {
 
 #[test]
 fn artifacthub_carries_the_questions() {
-    assert_eq!(embedded("kubewarden/questions-ui"), yaml("questions-ui.yml"));
+    assert_eq!(
+        embedded("kubewarden/questions-ui"),
+        yaml("questions-ui.yml")
+    );
     let questions = yaml("questions-ui.yml");
     let variables: Vec<&str> = questions["questions"]
         .as_sequence()
