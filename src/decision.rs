@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::request::{pod_spec_unchanged, AdmissionRequest};
 use crate::settings::Exemptions;
+use crate::view::LazyText;
 use crate::workload::{ContainerList, PodSpecLocation, Spec};
 
 /// Who the request is about, as messages name it.
@@ -183,10 +184,19 @@ fn judge_images<'r>(
     let mut any_container = false;
     for (list, container) in spec.all_containers() {
         any_container = true;
-        let written = container.image.as_deref().unwrap_or_default();
+        // Text that is not UTF-8 cannot be a valid image; it is reported as missing.
+        let written = container
+            .image
+            .as_ref()
+            .and_then(LazyText::text)
+            .unwrap_or_default();
         let deny = |problem| DeniedImage {
             list,
-            container: container.name.as_deref().unwrap_or_default(),
+            container: container
+                .name
+                .as_ref()
+                .and_then(LazyText::text)
+                .unwrap_or_default(),
             image: written,
             problem,
         };

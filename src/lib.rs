@@ -13,7 +13,7 @@ pub mod messages;
 pub mod namespace;
 pub mod request;
 pub mod settings;
-mod view;
+pub mod view;
 pub mod workload;
 
 use std::collections::HashMap;

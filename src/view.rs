@@ -29,8 +29,22 @@ pub fn with_string_keys<T>(read: impl FnOnce() -> T) -> T {
     result
 }
 
-/// An object key, borrowed from the input unless it had escapes.
+/// An object key, or a string value checked for UTF-8 only when it is used, borrowed from
+/// the input unless it had escapes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Key<'de>(pub Cow<'de, [u8]>);
+
+/// A string value read without checking it for UTF-8: container images and names are read
+/// for every container of every pod, and looked at only when an image exemption is
+/// consulted or a message names them.
+pub type LazyText<'de> = Key<'de>;
+
+impl Key<'_> {
+    /// The text, if it is valid UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+}
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

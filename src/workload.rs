@@ -12,7 +12,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use k8s_openapi::Resource;
 
-use crate::view::json_view;
+use crate::view::{json_view, LazyText};
 
 /// A place in an object where a pod spec can live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,8 +157,8 @@ json_view! {
 
 json_view! {
     pub struct Container<'a> {
-        "name" => pub name: Option<Cow<'a, str>>,
-        "image" => pub image: Option<Cow<'a, str>>,
+        "name" => pub name: Option<LazyText<'a>>,
+        "image" => pub image: Option<LazyText<'a>>,
     }
 }
 
