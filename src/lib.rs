@@ -30,8 +30,7 @@ use crate::decision::{decide, Decision, Unconcerned, Verdict};
 use crate::request::{Unreadable, ValidationPayload};
 use crate::settings::Exemptions;
 
-static LOG: LazyLock<Logger> =
-    LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!()));
+static LOG: LazyLock<Logger> = LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!()));
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
