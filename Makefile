@@ -53,8 +53,10 @@ push: annotated-policy.wasm | require-kwctl ## Push to registry://$(OCI_REPOSITO
 	kwctl push annotated-policy.wasm registry://$(OCI_REPOSITORY):v$(VERSION)
 
 .PHONY: artifacthub-pkg.yml
+# kwctl 1.23 and later read the version from metadata.yml (io.kubewarden.policy.version), which
+# tests/packaging.rs keeps equal to Cargo.toml's.
 artifacthub-pkg.yml: metadata.yml questions-ui.yml | require-kwctl ## Regenerate the Artifact Hub package (needs kwctl)
-	kwctl scaffold artifacthub --metadata-path metadata.yml --version $(VERSION) \
+	kwctl scaffold artifacthub --metadata-path metadata.yml \
 		--questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 .PHONY: fmt
@@ -112,14 +114,16 @@ bench: policy.wasm $(FLOOR) runner ## Policy vs floor latency on the benchmark f
 fuzz-seeds: ## Seed the fuzz corpora (fuzz/corpus/, not committed) from test_data/
 	fuzz/seed.sh
 
-# One target at a time, in one process each (--jobs 1), at the lowest CPU priority.
+# One target at a time, in one process each (--jobs 1), at the lowest CPU priority. The
+# policy's debug log would flood the console, so the targets' stdout and stderr are closed
+# (-close_fd_mask=3); replay a crash with `cargo +nightly fuzz run TARGET ARTIFACT` to see it.
 .PHONY: fuzz
 fuzz: fuzz-seeds ## Run every fuzz target for FUZZ_SECONDS each (nightly + cargo-fuzz)
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for target in $$(cargo +nightly fuzz list); do \
 		dict=""; [ -f dicts/$$target.dict ] && dict="-dict=dicts/$$target.dict"; \
 		nice -n 19 cargo +nightly fuzz run --jobs 1 $$target -- \
-			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict || exit 1; \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -close_fd_mask=3 $$dict || exit 1; \
 	done
 
 .PHONY: clean
