@@ -242,3 +242,116 @@ fn merge_entry_uses<'r>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::ValidationPayload;
+    use serde_json::json;
+
+    /// Judges `request` under `settings`, returning the verdict's shape.
+    fn verdict(request: serde_json::Value, settings: &str) -> String {
+        let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
+        let parsed = ValidationPayload::parse(&payload).unwrap();
+        let exemptions = Exemptions::from_json(settings.as_bytes()).unwrap();
+        let decision = decide(parsed.request.as_ref().unwrap(), &payload, &exemptions);
+        match decision.verdict {
+            Verdict::Allowed(why) => format!("allowed: {why:?}"),
+            Verdict::Exempt(Exemption::Namespace { entry }) => format!("exempt namespace {entry}"),
+            Verdict::Exempt(Exemption::Images { entries }) => format!(
+                "exempt images {}",
+                entries
+                    .iter()
+                    .map(|e| format!("{}x{}", e.entry, e.containers))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Verdict::Kept { location } => format!("kept {}", location.path()),
+            Verdict::Rejected(r) => {
+                format!("rejected {} ({} denied)", r.location.path(), r.denied.len())
+            }
+        }
+    }
+
+    fn custom(spec: serde_json::Value) -> serde_json::Value {
+        json!({
+            "kind": {"group": "example.com", "version": "v1", "kind": "Widget"},
+            "namespace": "default", "operation": "CREATE",
+            "object": {"metadata": {"name": "w"}, "spec": spec}
+        })
+    }
+
+    #[test]
+    fn a_custom_kind_is_judged_at_every_template_it_carries() {
+        let spec = json!({
+            "template": {"spec": {"containers": [{"name": "a", "image": "nginx"}]}},
+            "jobTemplate": {"spec": {"template": {"spec": {
+                "hostNetwork": true, "containers": [{"name": "b", "image": "nginx"}]}}}}
+        });
+        assert_eq!(
+            verdict(custom(spec), "{}"),
+            "rejected spec.jobTemplate.spec.template.spec (0 denied)"
+        );
+    }
+
+    #[test]
+    fn a_pod_spec_directly_under_spec_of_a_custom_kind_is_not_its_pod() {
+        // Only Pods keep their pod spec at `spec`; a custom kind's `spec.hostNetwork` is not
+        // where any controller reads a pod template from.
+        let spec = json!({"hostNetwork": true, "containers": [{"name": "a", "image": "nginx"}]});
+        assert_eq!(verdict(custom(spec), "{}"), "allowed: NoPodSpec");
+    }
+
+    #[test]
+    fn a_pod_without_containers_is_not_exempt_by_images() {
+        let request = json!({
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "default", "operation": "CREATE",
+            "object": {"metadata": {"name": "empty"}, "spec": {"hostNetwork": true}}
+        });
+        assert_eq!(
+            verdict(request, r#"{"exempt_images": ["nginx"]}"#),
+            "rejected spec (0 denied)"
+        );
+    }
+
+    #[test]
+    fn entries_are_counted_once_per_entry() {
+        let request = json!({
+            "kind": {"group": "apps", "version": "v1", "kind": "DaemonSet"},
+            "namespace": "default", "operation": "CREATE",
+            "object": {"metadata": {"name": "d"}, "spec": {"template": {"spec": {
+                "hostNetwork": true,
+                "initContainers": [{"name": "i", "image": "quay.io/cilium/cilium:v1"}],
+                "containers": [
+                    {"name": "a", "image": "quay.io/cilium/cilium:v1"},
+                    {"name": "b", "image": "quay.io/cilium/operator:v1"},
+                    {"name": "c", "image": "nginx"}
+                ]}}}}
+        });
+        assert_eq!(
+            verdict(
+                request,
+                r#"{"exempt_images": ["quay.io/cilium/*", "nginx"]}"#
+            ),
+            "exempt images quay.io/cilium/*x3,nginxx1"
+        );
+    }
+
+    #[test]
+    fn a_namespace_exemption_is_checked_before_images() {
+        let request = json!({
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "kube-system", "operation": "CREATE",
+            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true,
+                "containers": [{"name": "a", "image": "anything:1"}]}}
+        });
+        assert_eq!(
+            verdict(
+                request,
+                r#"{"exempt_namespaces": ["kube-system"], "exempt_images": ["nginx"]}"#
+            ),
+            "exempt namespace kube-system"
+        );
+    }
+}
