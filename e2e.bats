@@ -582,3 +582,63 @@ lacks() {
 	[ "$(allowed)" = false ]
 	contains "$(message)" 'Pod default/web is not allowed'
 }
+
+# ---------------------------------------------------------------------------------------------
+# The bypass corpus (tests/bypass.rs natively): every request in test_data/bypass/ tries to get
+# hostNetwork past the exemptions of test_data/bypass/settings.json, and none may be allowed.
+# A file the host cannot read as JSON (kwctl refuses a lone surrogate escape) is skipped there.
+
+@test "no request of the bypass corpus is allowed" {
+	local file response allowed=() rejected=0 unread=()
+	for file in test_data/bypass/*.json; do
+		[ "$(basename "$file")" = settings.json ] && continue
+		response=$("$KWCTL" run --request-path "$file" --settings-path test_data/bypass/settings.json "$POLICY" 2>/dev/null | grep '^{' | tail -n 1) || true
+		case $response in
+		*'"allowed":true'*) allowed+=("$file") ;;
+		*'"allowed":false'*) rejected=$((rejected + 1)) ;;
+		*) unread+=("$file") ;;
+		esac
+	done
+	if [ "${#unread[@]}" -gt 0 ]; then
+		printf 'not read by the host: %s\n' "${unread[@]}"
+	fi
+	if [ "${#allowed[@]}" -gt 0 ]; then
+		printf 'ALLOWED: %s\n' "${allowed[@]}"
+		return 1
+	fi
+	# The corpus holds at least 30 attacks; a broken host must not pass for a safe policy.
+	[ "$rejected" -ge 30 ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Issue 6: every example's settings pass the policy's own settings validation.
+
+# settings_of FILE: the `spec.settings` block of a policy manifest, as a YAML document.
+# Every example ends with that block, indented four spaces under `settings:`.
+settings_of() {
+	awk '/^  settings:/ { on = 1; next } on && /^  [^ #]/ { on = 0 } on { sub(/^    /, ""); print }' "$1"
+}
+
+@test "every example's settings are accepted by the policy's validate_settings" {
+	local example settings count=0
+	for example in examples/*.yaml; do
+		settings=$BATS_TEST_TMPDIR/$(basename "$example" .yaml).settings.yml
+		settings_of "$example" >"$settings"
+		contains "$(cat "$settings")" "exempt_" || { echo "no settings found in $example"; return 1; }
+		run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
+			--settings-path "$settings" "$POLICY"
+		[ "$status" -eq 0 ] || { echo "$example: settings refused: $stderr"; return 1; }
+		[ "$(allowed)" = true ]
+		count=$((count + 1))
+	done
+	[ "$count" -ge 5 ]
+}
+
+@test "a settings file with an invalid entry is refused through --settings-path too" {
+	settings=$BATS_TEST_TMPDIR/bad.yml
+	printf 'exempt_images:\n  - "**"\n' >"$settings"
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
+		--settings-path "$settings" "$POLICY"
+	[ "$status" -eq 1 ]
+	contains "$stderr" "Provided settings are not valid" "exempt_images[0]" "matches every image"
+}
