@@ -263,7 +263,7 @@ fn wildcard(pattern: &[u8], text: &[u8]) -> bool {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 512,
+        cases: 1024,
         // Integration tests have no lib.rs beside them for proptest's default location.
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "proptest-regressions/properties.txt",
@@ -461,6 +461,40 @@ proptest! {
         let response = judge_json(&request(group, kind_name, "default", &object), "{}");
         if force {
             prop_assert!(!response.accepted, "{}", object);
+        }
+        if !response.accepted {
+            prop_assert!(response.message.is_some_and(|m| !m.is_empty()));
+        }
+    }
+
+    /// Nesting of any depth, around a generated value, anywhere in the object: the policy
+    /// answers (past serde_json's limit of 128 where it reads, by rejecting), and a pod spec
+    /// with `hostNetwork: true` beside it is never admitted without an exemption.
+    #[test]
+    fn deep_nesting_anywhere_gets_an_answer(
+        depth in 0usize..400,
+        arrays in any::<bool>(),
+        inner in json_value(),
+        at in prop::sample::select(&["metadata", "spec", "template", "containers", "object"][..]),
+    ) {
+        let (open, close) = if arrays { ("[", "]") } else { (r#"{"spec":"#, "}") };
+        let deep = format!("{}{inner}{}", open.repeat(depth), close.repeat(depth));
+        let pod_spec = |extra: &str| {
+            format!(r#"{{"hostNetwork":true{extra},"containers":[{{"name":"a","image":"evil/a"}}]}}"#)
+        };
+        let object = match at {
+            "metadata" => format!(r#"{{"metadata":{{"labels":{deep}}},"spec":{{"template":{{"spec":{}}}}}}}"#, pod_spec("")),
+            "spec" => format!(r#"{{"spec":{{"x":{deep},"template":{{"spec":{}}}}}}}"#, pod_spec("")),
+            "template" => format!(r#"{{"spec":{{"template":{{"spec":{}}}}}}}"#, pod_spec(&format!(r#","template":{deep}"#))),
+            "containers" => format!(r#"{{"spec":{{"template":{{"spec":{}}}}}}}"#, pod_spec(&format!(r#","initContainers":{deep}"#))),
+            _ => deep.clone(),
+        };
+        let request = format!(
+            r#"{{"kind":{{"group":"apps","version":"v1","kind":"Deployment"}},"namespace":"default","operation":"CREATE","object":{object}}}"#
+        );
+        let response = evaluate(format!(r#"{{"request":{request},"settings":{{}}}}"#).as_bytes());
+        if at != "object" {
+            prop_assert!(!response.accepted, "{}", request);
         }
         if !response.accepted {
             prop_assert!(response.message.is_some_and(|m| !m.is_empty()));
