@@ -41,14 +41,26 @@ fn container_noun(list: ContainerList) -> &'static str {
     }
 }
 
+/// Text from the object, shown as written but with control and invisible characters
+/// escaped, so a crafted image or name cannot forge lines in the user's terminal or hide
+/// what it is.
+fn shown(text: &str) -> std::str::EscapeDebug<'_> {
+    text.escape_debug()
+}
+
 fn denied_image(denied: &DeniedImage<'_>) -> String {
     let noun = container_noun(denied.list);
-    let container = denied.container;
+    let container = shown(denied.container);
     match &denied.problem {
-        ImageProblem::NotExempt => format!("{noun} \"{container}\" image \"{}\"", denied.image),
+        ImageProblem::NotExempt => {
+            format!("{noun} \"{container}\" image \"{}\"", shown(denied.image))
+        }
         ImageProblem::Missing => format!("{noun} \"{container}\" has no image"),
         ImageProblem::Invalid(why) => {
-            format!("{noun} \"{container}\" image \"{}\" {why}", denied.image)
+            format!(
+                "{noun} \"{container}\" image \"{}\" {why}",
+                shown(denied.image)
+            )
         }
     }
 }
@@ -109,7 +121,7 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
                 .iter()
                 .take(LISTED_IMAGES)
                 .map(|used| {
-                    let mut text = format!("\"{}\" by \"{}\"", used.image, used.entry);
+                    let mut text = format!("\"{}\" by \"{}\"", shown(used.image), used.entry);
                     if used.containers > 1 {
                         let _ = write!(text, " ({} containers)", used.containers);
                     }
@@ -266,6 +278,29 @@ mod tests {
         );
         assert_eq!(message.matches("container \"c\"").count(), 10, "{message}");
         assert!(message.contains(", and 2 more."), "{message}");
+    }
+
+    #[test]
+    fn control_characters_in_images_are_escaped() {
+        let message = rejection(
+            &web(),
+            &Rejection {
+                location: PodSpecLocation::Spec,
+                images_configured: true,
+                denied: vec![DeniedImage {
+                    list: ContainerList::Containers,
+                    container: "a\nWarning: fake",
+                    image: "evil\u{200b}/x\n",
+                    problem: ImageProblem::NotExempt,
+                }],
+            },
+        );
+        assert!(!message.contains('\n'), "{message}");
+        assert!(!message.contains('\u{200b}'), "{message}");
+        assert!(
+            message.contains(r#"container "a\nWarning: fake" image "evil\u{200b}/x\n""#),
+            "{message}"
+        );
     }
 
     #[test]
