@@ -1,6 +1,7 @@
 //! Every text a user reads: rejections, warnings, audit annotations and settings errors.
 //! They are part of the interface, so they live together and are tested together.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::decision::{DeniedImage, Exemption, ImageProblem, Rejection, Subject};
@@ -43,9 +44,16 @@ fn container_noun(list: ContainerList) -> &'static str {
 
 /// Text from the object, shown as written but with control and invisible characters
 /// escaped, so a crafted image or name cannot forge lines in the user's terminal or hide
-/// what it is.
-fn shown(text: &str) -> std::str::EscapeDebug<'_> {
-    text.escape_debug()
+/// what it is. Real images and names are printable ASCII and are copied as they are.
+fn shown(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'"')
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.escape_debug().to_string())
+    }
 }
 
 fn denied_image(denied: &DeniedImage<'_>) -> String {
@@ -204,7 +212,6 @@ pub fn malformed_settings_tail(error: &serde_json::Error) -> String {
 mod tests {
     use super::*;
     use crate::decision::EntryUse;
-    use std::borrow::Cow;
 
     fn web() -> Subject<'static> {
         Subject {
