@@ -26,11 +26,19 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-22s %s\n", $$1, $$2}'
 
-policy.wasm: $(SOURCES) ## Build the policy for wasm32-wasip1
+# rust-toolchain.toml lists the target, but rustup adds it only when it installs the toolchain:
+# a machine that already had Rust 1.95.0 lacks it.
+.PHONY: wasm-target
+wasm-target:
+	@rustc --print target-list | grep -qx $(WASM_TARGET) && \
+		test -d "$$(rustc --print sysroot)/lib/rustlib/$(WASM_TARGET)" || \
+		rustup target add $(WASM_TARGET)
+
+policy.wasm: $(SOURCES) | wasm-target ## Build the policy for wasm32-wasip1
 	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p host-network-policy
 	cp $(WASM_DIR)/host_network_policy.wasm policy.wasm
 
-$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml
+$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml | wasm-target
 	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p floor
 
 .PHONY: runner
