@@ -254,7 +254,7 @@ mod tests {
         let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
         let parsed = ValidationPayload::parse(&payload).unwrap();
         let exemptions = Exemptions::from_json(settings.as_bytes()).unwrap();
-        let decision = decide(parsed.request.as_ref().unwrap(), &payload, &exemptions);
+        let decision = decide(&parsed.request, &payload, &exemptions);
         match decision.verdict {
             Verdict::Allowed(why) => format!("allowed: {why:?}"),
             Verdict::Exempt(Exemption::Namespace { entry }) => format!("exempt namespace {entry}"),

@@ -74,10 +74,7 @@ pub fn evaluate(payload: &[u8]) -> ValidationResponse {
         Ok(exemptions) => exemptions,
         Err(e) => return reject(messages::invalid_settings(e)),
     };
-    let Some(request) = &parsed.request else {
-        return unreadable(payload);
-    };
-    let decision = decide(request, payload, exemptions);
+    let decision = decide(&parsed.request, payload, exemptions);
     log(&decision);
     respond(&decision)
 }

@@ -13,7 +13,9 @@ use crate::workload::{PodSpecLocation, WorkloadObject};
 json_view! {
     /// What policy-server sends to `validate`.
     pub struct ValidationPayload<'a> {
-        "request" => pub request: Option<AdmissionRequest<'a>>,
+        /// Without a request there is nothing to judge, and judging nothing must not
+        /// become an accept.
+        "request" => #required pub request: AdmissionRequest<'a>,
         /// Kept raw: the compiled exemptions are cached by these bytes.
         "settings" => pub settings: Option<&'a RawValue>,
     }
@@ -39,16 +41,8 @@ json_view! {
 }
 
 impl<'a> ValidationPayload<'a> {
-    /// Reads the payload, which must carry a request: without one there is nothing to
-    /// judge, and judging nothing must not become an accept.
     pub fn parse(payload: &'a [u8]) -> Result<Self, serde_json::Error> {
-        let parsed: Self = serde_json::from_slice(payload)?;
-        if parsed.request.is_none() {
-            return Err(<serde_json::Error as serde::de::Error>::missing_field(
-                "request",
-            ));
-        }
-        Ok(parsed)
+        serde_json::from_slice(payload)
     }
 }
 
@@ -209,7 +203,6 @@ impl Unreadable {
                     format!("{path}: {}", e.inner())
                 }
             }
-            Ok(ValidationPayload { request: None, .. }) => "missing field `request`".to_owned(),
             Ok(_) => "the request could not be read".to_owned(),
         };
         let value: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
@@ -257,21 +250,21 @@ mod tests {
             "object": {"metadata": {"namespace": "kube-system"}}
         }));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.unwrap().namespace(), "default");
+        assert_eq!(parsed.request.namespace(), "default");
     }
 
     #[test]
     fn object_namespace_is_the_fallback() {
         let bytes = payload(json!({"object": {"metadata": {"namespace": "team-a"}}}));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.unwrap().namespace(), "team-a");
+        assert_eq!(parsed.request.namespace(), "team-a");
     }
 
     #[test]
     fn generated_names_show_their_prefix() {
         let bytes = payload(json!({"object": {"metadata": {"generateName": "web-7d4b9-"}}}));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.unwrap().name(), "web-7d4b9-*");
+        assert_eq!(parsed.request.name(), "web-7d4b9-*");
     }
 
     #[test]
@@ -296,6 +289,17 @@ mod tests {
     fn a_missing_old_object_is_a_change() {
         let bytes = payload(json!({"object": {"spec": {"hostNetwork": true}}}));
         assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Spec));
+    }
+
+    #[test]
+    fn a_payload_without_a_request_is_unreadable() {
+        assert!(ValidationPayload::parse(br#"{"settings": {}}"#).is_err());
+        let unreadable = Unreadable::describe(br#"{"settings": {}}"#);
+        assert!(
+            unreadable.problem.contains("missing field `request`"),
+            "{}",
+            unreadable.problem
+        );
     }
 
     #[test]

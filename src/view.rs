@@ -81,14 +81,14 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// Declares a view struct and its `Deserialize`: each field is read from one JSON key, a
 /// repeated key is an error (so `"hostNetwork": false, "hostNetwork": true` can never be
 /// read as `false` while the API server keeps `true`), other keys are skipped, and missing
-/// fields keep their `Default`.
+/// fields keep their `Default`, except those marked `#required`, whose absence is an error.
 macro_rules! json_view {
     (
         $(#[$meta:meta])*
         pub struct $name:ident<$lt:lifetime> {
             $(
                 $(#[$field_meta:meta])*
-                $key:literal => pub $field:ident: $ty:ty,
+                $key:literal => $(#$required:ident)? pub $field:ident: $ty:ty,
             )*
         }
     ) => {
@@ -126,6 +126,13 @@ macro_rules! json_view {
                             )*
                             map.next_value::<::serde::de::IgnoredAny>()?;
                         }
+                        $($(
+                            // `#required`: a missing key is an error, not a default.
+                            let _ = stringify!($required);
+                            if !$field {
+                                return Err(<A::Error as ::serde::de::Error>::missing_field($key));
+                            }
+                        )?)*
                         Ok(view)
                     }
                 }
