@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::image::Judged;
 use crate::request::{pod_spec_unchanged, AdmissionRequest};
 use crate::settings::Exemptions;
 use crate::view::LazyText;
@@ -71,8 +72,8 @@ pub struct Rejection<'r> {
     pub location: PodSpecLocation,
     /// Whether any image exemptions are configured; if not, there are no images to list.
     pub images_configured: bool,
-    /// The images that are not exempt, in pod order.
-    pub denied: Vec<DeniedImage<'r>>,
+    /// The images that are not exempt.
+    pub denied: Denied<'r>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,64 +171,103 @@ fn judge<'r>(
     Verdict::Rejected(first)
 }
 
+/// A rejection lists this many of the images that are not exempt, and counts the rest:
+/// enough to act on, without a message of thousands of images for a pod of thousands of
+/// containers, and without describing images no one will read.
+pub const LISTED_DENIED_IMAGES: usize = 10;
+
+/// The containers that keep a pod from being exempt: the first few described, all counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Denied<'r> {
+    /// The first [`LISTED_DENIED_IMAGES`], in pod order.
+    pub listed: Vec<DeniedImage<'r>>,
+    /// All of them, listed or not.
+    pub total: usize,
+}
+
 /// The pod is exempt through its images only if every one of them is: one image that is
 /// not, or is missing or unreadable, and the pod is judged like any other.
 fn judge_images<'r>(
     spec: &'r Spec<'r>,
     exemptions: &'r Exemptions,
-) -> Result<Vec<EntryUse<'r>>, Vec<DeniedImage<'r>>> {
-    if exemptions.images.is_empty() {
-        return Err(Vec::new());
+) -> Result<Vec<EntryUse<'r>>, Denied<'r>> {
+    let images = &exemptions.images;
+    if images.is_empty() {
+        return Err(Denied::default());
     }
-    let mut exempt = Vec::new();
-    let mut denied = Vec::new();
+    let mut exempt: Vec<EntryUse<'r>> = Vec::new();
+    // Where each entry sits in `exempt`, by entry index: one step per container, however
+    // many entries the settings have.
+    let mut position_of_entry: Vec<Option<usize>> = Vec::new();
+    let mut denied = Denied::default();
     let mut any_container = false;
     for (list, container) in spec.all_containers() {
         any_container = true;
-        // Text that is not UTF-8 cannot be a valid image; it is reported as missing.
-        let written = container
-            .image
-            .as_ref()
-            .and_then(LazyText::text)
-            .unwrap_or_default();
-        let deny = |problem| DeniedImage {
-            list,
-            container: container
-                .name
-                .as_ref()
-                .and_then(LazyText::text)
-                .unwrap_or_default(),
-            image: written,
-            problem,
+        let written = container.image.as_ref().map_or(&[][..], |text| &text.0);
+        let verdict = if written.is_empty() {
+            Judged::NotText
+        } else {
+            images.judge(written)
         };
-        if written.is_empty() {
-            denied.push(deny(ImageProblem::Missing));
-            continue;
-        }
-        match exemptions.images.judge(written) {
-            Err(e) => denied.push(deny(ImageProblem::Invalid(e.to_string()))),
-            Ok(Some(entry)) => merge_entry_uses(
-                &mut exempt,
-                [EntryUse {
-                    entry: entry.as_str(),
-                    image: written,
-                    containers: 1,
-                }],
-            ),
-            Ok(None) => denied.push(deny(ImageProblem::NotExempt)),
+        let problem = match verdict {
+            Judged::Exempt(index) => {
+                if position_of_entry.is_empty() {
+                    position_of_entry.resize(images.len(), None);
+                }
+                match position_of_entry.get_mut(index) {
+                    Some(Some(position)) => {
+                        if let Some(known) = exempt.get_mut(*position) {
+                            known.containers += 1;
+                        }
+                        continue;
+                    }
+                    Some(slot @ None) => {
+                        if let Some(entry) = images.entry(index) {
+                            *slot = Some(exempt.len());
+                            exempt.push(EntryUse {
+                                entry: entry.as_str(),
+                                image: text(container.image.as_ref()),
+                                containers: 1,
+                            });
+                            continue;
+                        }
+                        // Not reachable: the index came from these entries.
+                        ImageProblem::NotExempt
+                    }
+                    None => ImageProblem::NotExempt,
+                }
+            }
+            Judged::NotExempt => ImageProblem::NotExempt,
+            // Text that is not UTF-8 cannot be an image; it is reported as missing.
+            Judged::NotText => ImageProblem::Missing,
+            Judged::Invalid(e) => ImageProblem::Invalid(e.to_string()),
+        };
+        denied.total += 1;
+        if denied.listed.len() < LISTED_DENIED_IMAGES {
+            denied.listed.push(DeniedImage {
+                list,
+                container: text(container.name.as_ref()),
+                image: text(container.image.as_ref()),
+                problem,
+            });
         }
     }
     // A pod without containers has no images to vouch for it.
-    if denied.is_empty() && any_container {
+    if denied.total == 0 && any_container {
         Ok(exempt)
     } else {
         Err(denied)
     }
 }
 
+/// Text read from the pod, or empty when it is absent or not UTF-8.
+fn text<'r>(field: Option<&'r LazyText<'r>>) -> &'r str {
+    field.and_then(LazyText::text).unwrap_or_default()
+}
+
 /// Adds entry uses to a list that holds each entry once. Entries are told apart by
-/// address: each is one string in the compiled settings. The list is as long as the number
-/// of distinct entries used, so this stays linear in the number of containers.
+/// address: each is one string in the compiled settings. The lists are as long as the
+/// number of distinct entries used by one pod, and this runs once per pod spec.
 fn merge_entry_uses<'r>(
     into: &mut Vec<EntryUse<'r>>,
     uses: impl IntoIterator<Item = EntryUse<'r>>,
@@ -268,7 +308,7 @@ mod tests {
             ),
             Verdict::Kept { location } => format!("kept {}", location.path()),
             Verdict::Rejected(r) => {
-                format!("rejected {} ({} denied)", r.location.path(), r.denied.len())
+                format!("rejected {} ({} denied)", r.location.path(), r.denied.total)
             }
         }
     }
@@ -335,6 +375,58 @@ mod tests {
                 r#"{"exempt_images": ["quay.io/cilium/*", "nginx"]}"#
             ),
             "exempt images quay.io/cilium/*x3,nginxx1"
+        );
+    }
+
+    #[test]
+    fn entries_are_listed_in_the_order_the_pod_first_uses_them() {
+        let request = json!({
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "default", "operation": "CREATE",
+            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true, "containers": [
+                {"name": "a", "image": "nginx"},
+                {"name": "b", "image": "quay.io/cilium/cilium:v1"},
+                {"name": "c", "image": "nginx:1.27"}
+            ]}}
+        });
+        assert_eq!(
+            verdict(
+                request,
+                r#"{"exempt_images": ["quay.io/cilium/*", "nginx"]}"#
+            ),
+            "exempt images nginxx2,quay.io/cilium/*x1"
+        );
+    }
+
+    #[test]
+    fn denied_images_are_all_counted_and_the_first_ten_described() {
+        let containers: Vec<serde_json::Value> = (0..12)
+            .map(|i| json!({"name": format!("c{i}"), "image": format!("app{i}:1")}))
+            .collect();
+        let request = json!({
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "default", "operation": "CREATE",
+            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true,
+                "initContainers": [{"name": "init", "image": "nginx"}],
+                "containers": containers}}
+        });
+        let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
+        let parsed = ValidationPayload::parse(&payload).unwrap();
+        let exemptions = Exemptions::from_json(br#"{"exempt_images": ["nginx"]}"#).unwrap();
+        let Verdict::Rejected(rejection) = decide(&parsed.request, &payload, &exemptions).verdict
+        else {
+            panic!("not rejected");
+        };
+        assert_eq!(rejection.denied.total, 12);
+        let described: Vec<&str> = rejection
+            .denied
+            .listed
+            .iter()
+            .map(|d| d.container)
+            .collect();
+        assert_eq!(
+            described,
+            ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]
         );
     }
 

@@ -40,7 +40,18 @@ pub extern "C" fn wapc_init() {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&evaluate(payload))?)
+    let response = evaluate(payload);
+    // Room for the texts and their escapes up front: growing the buffer while serialising
+    // a rejection copied it several times.
+    let texts: usize = response
+        .message
+        .iter()
+        .chain(response.warnings.iter().flatten())
+        .map(String::len)
+        .sum();
+    let mut out = Vec::with_capacity(128 + texts + texts / 8);
+    serde_json::to_writer(&mut out, &response)?;
+    Ok(out)
 }
 
 fn validate_settings(payload: &[u8]) -> CallResult {

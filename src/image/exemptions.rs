@@ -12,12 +12,16 @@ use super::{ImagePattern, ImageRef, ImageRefError};
 /// growing the instance's memory.
 const REMEMBERED_IMAGES: usize = 8192;
 
-/// What an image string was judged to be, by the index of the entry that exempts it.
-#[derive(Debug, Clone)]
-enum Judged {
+/// What an image, as written in the pod, was judged to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judged {
+    /// Exempt by the entry at this index of the settings list (see [`ImageExemptions::entry`]).
     Exempt(usize),
     NotExempt,
+    /// Not an image reference at all.
     Invalid(ImageRefError),
+    /// Not UTF-8 text, so no image either; shown to the user as a missing image.
+    NotText,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -27,11 +31,12 @@ pub struct ImageExemptions {
     by_name: HashMap<String, Vec<usize>>,
     /// Entries with a wildcard in the registry or path, tried in order.
     wildcard: Vec<usize>,
-    /// Verdicts by image string as written. Images repeat across requests (every replica,
+    /// Verdicts by image bytes as written. Images repeat across requests (every replica,
     /// every rollout, every pod of a DaemonSet) and a policy instance serves many requests,
-    /// so judging a pod of known images costs a hash look-up per container. The verdict
-    /// depends only on the string and these entries, so remembering it changes nothing.
-    judged: RefCell<HashMap<Box<str>, Judged>>,
+    /// so judging a pod of known images costs a hash look-up per container, without even
+    /// checking the text for UTF-8 again. The verdict depends only on the bytes and these
+    /// entries, so remembering it changes nothing.
+    judged: RefCell<HashMap<Box<[u8]>, Judged>>,
 }
 
 impl ImageExemptions {
@@ -51,36 +56,42 @@ impl ImageExemptions {
         self.patterns.is_empty()
     }
 
-    /// The entry that exempts the image written as `image`, if any.
-    pub fn judge(&self, image: &str) -> Result<Option<&ImagePattern>, ImageRefError> {
-        let remembered = self
+    /// How many entries there are; [`Judged::Exempt`] indexes are below this.
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// The entry at `index` of the settings list.
+    pub fn entry(&self, index: usize) -> Option<&ImagePattern> {
+        self.patterns.get(index)
+    }
+
+    /// Judges the image written as `image` (the raw bytes of the pod's `image` field).
+    pub fn judge(&self, image: &[u8]) -> Judged {
+        if let Some(known) = self
             .judged
             .try_borrow()
             .ok()
-            .and_then(|judged| judged.get(image).cloned());
-        let judged = match remembered {
-            Some(judged) => judged,
-            None => {
-                let judged = match image.parse::<ImageRef>() {
-                    Ok(parsed) => self
-                        .find_index(&parsed)
-                        .map_or(Judged::NotExempt, Judged::Exempt),
-                    Err(e) => Judged::Invalid(e),
-                };
-                if let Ok(mut memory) = self.judged.try_borrow_mut() {
-                    if memory.len() >= REMEMBERED_IMAGES {
-                        memory.clear();
-                    }
-                    memory.insert(image.into(), judged.clone());
-                }
-                judged
-            }
-        };
-        match judged {
-            Judged::Exempt(index) => Ok(self.patterns.get(index)),
-            Judged::NotExempt => Ok(None),
-            Judged::Invalid(e) => Err(e),
+            .and_then(|judged| judged.get(image).cloned())
+        {
+            return known;
         }
+        let judged = match std::str::from_utf8(image) {
+            Err(_) => Judged::NotText,
+            Ok(text) => match text.parse::<ImageRef>() {
+                Ok(parsed) => self
+                    .find_index(&parsed)
+                    .map_or(Judged::NotExempt, Judged::Exempt),
+                Err(e) => Judged::Invalid(e),
+            },
+        };
+        if let Ok(mut memory) = self.judged.try_borrow_mut() {
+            if memory.len() >= REMEMBERED_IMAGES {
+                memory.clear();
+            }
+            memory.insert(image.into(), judged.clone());
+        }
+        judged
     }
 
     /// The entry that exempts a parsed image, if any.
@@ -149,17 +160,24 @@ mod tests {
             "nginx:1.28",
             "Bad Image",
         ] {
-            let first = ex.judge(image).map(|p| p.map(|p| p.as_str().to_owned()));
-            let again = ex.judge(image).map(|p| p.map(|p| p.as_str().to_owned()));
+            let first = ex.judge(image.as_bytes());
+            let again = ex.judge(image.as_bytes());
             assert_eq!(first, again, "{image}");
         }
+        assert_eq!(ex.judge(b"quay.io/cilium/cilium:v1"), Judged::Exempt(0));
         assert_eq!(
-            ex.judge("quay.io/cilium/cilium:v1")
-                .unwrap()
-                .map(ImagePattern::as_str),
+            ex.entry(0).map(ImagePattern::as_str),
             Some("quay.io/cilium/*")
         );
-        assert!(ex.judge("Bad Image").is_err());
+        assert_eq!(ex.judge(b"nginx:1.28"), Judged::NotExempt);
+        assert!(matches!(ex.judge(b"Bad Image"), Judged::Invalid(_)));
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_no_image() {
+        let ex = exemptions(&["nginx"]);
+        assert_eq!(ex.judge(b"nginx\xff"), Judged::NotText);
+        assert_eq!(ex.judge(b"nginx\xff"), Judged::NotText);
     }
 
     #[test]
