@@ -19,7 +19,7 @@ FUZZ_SECONDS ?= 60
 REQUEST ?=
 SETTINGS ?= {}
 
-SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock .cargo/config.toml
 
 .PHONY: help
 help: ## List the targets
@@ -38,7 +38,7 @@ policy.wasm: $(SOURCES) | wasm-target ## Build the policy for wasm32-wasip1
 	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p host-network-policy
 	cp $(WASM_DIR)/host_network_policy.wasm policy.wasm
 
-$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml | wasm-target
+$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml | wasm-target
 	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p floor
 
 .PHONY: runner
