@@ -36,8 +36,9 @@ pub fn exemptions(settings: &[u8]) -> Compiled {
 }
 
 /// Byte equality, eight bytes at a time. Slice `==` compiles to a byte-by-byte `memcmp`
-/// loop on wasm32, and the settings (kilobytes with 100 entries) are compared on every call.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+/// loop on wasm32, and the settings (kilobytes with 100 entries) are compared on every call,
+/// as are the images of every container with the remembered ones.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -4,6 +4,11 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
+
+use crate::cache::same_bytes;
 
 use super::{ImagePattern, ImageRef, ImageRefError};
 
@@ -36,7 +41,38 @@ pub struct ImageExemptions {
     /// so judging a pod of known images costs a hash look-up per container, without even
     /// checking the text for UTF-8 again. The verdict depends only on the bytes and these
     /// entries, so remembering it changes nothing.
-    judged: RefCell<HashMap<Box<[u8]>, Judged>>,
+    judged: RefCell<Remembered>,
+}
+
+/// Verdicts by image bytes. A `HashMap<Box<[u8]>, _>` compares keys with `memcmp`, a byte
+/// loop on wasm32 that took as long as hashing; here keys are compared word by word.
+/// The hash stays std's keyed SipHash: the images come from requests, so a hash an
+/// attacker could collide would turn each look-up into a scan of every remembered image.
+#[derive(Debug, Default, Clone)]
+struct Remembered {
+    hasher: RandomState,
+    table: HashTable<(Box<[u8]>, Judged)>,
+}
+
+impl Remembered {
+    fn get(&self, image: &[u8]) -> Option<&Judged> {
+        let hash = self.hasher.hash_one(image);
+        self.table
+            .find(hash, |(known, _)| same_bytes(known, image))
+            .map(|(_, judged)| judged)
+    }
+
+    fn insert(&mut self, image: &[u8], judged: Judged) {
+        if self.table.len() >= REMEMBERED_IMAGES {
+            self.table.clear();
+        }
+        let hasher = &self.hasher;
+        self.table.insert_unique(
+            hasher.hash_one(image),
+            (image.into(), judged),
+            |(known, _)| hasher.hash_one(&**known),
+        );
+    }
 }
 
 impl ImageExemptions {
@@ -86,10 +122,7 @@ impl ImageExemptions {
             },
         };
         if let Ok(mut memory) = self.judged.try_borrow_mut() {
-            if memory.len() >= REMEMBERED_IMAGES {
-                memory.clear();
-            }
-            memory.insert(image.into(), judged.clone());
+            memory.insert(image, judged.clone());
         }
         judged
     }
@@ -178,6 +211,20 @@ mod tests {
         let ex = exemptions(&["nginx"]);
         assert_eq!(ex.judge(b"nginx\xff"), Judged::NotText);
         assert_eq!(ex.judge(b"nginx\xff"), Judged::NotText);
+    }
+
+    #[test]
+    fn verdicts_stay_right_when_the_memory_starts_over() {
+        let ex = exemptions(&["registry.example/app*"]);
+        for round in 0..2 {
+            for i in 0..REMEMBERED_IMAGES + 10 {
+                let image = format!("registry.example/app{i}:{round}");
+                assert_eq!(ex.judge(image.as_bytes()), Judged::Exempt(0), "{image}");
+            }
+            assert_eq!(ex.judge(b"registry.example/other:1"), Judged::NotExempt);
+        }
+        let remembered = ex.judged.borrow().table.len();
+        assert!(remembered <= REMEMBERED_IMAGES, "{remembered}");
     }
 
     #[test]
