@@ -195,52 +195,29 @@ fn judge_images<'r>(
     if images.is_empty() {
         return Err(Denied::default());
     }
-    let mut exempt: Vec<EntryUse<'r>> = Vec::new();
-    // Where each entry sits in `exempt`, by entry index: one step per container, however
-    // many entries the settings have.
-    let mut position_of_entry: Vec<Option<usize>> = Vec::new();
+    let mut exempt = EntryTally::default();
     let mut denied = Denied::default();
     let mut any_container = false;
     for (list, container) in spec.all_containers() {
         any_container = true;
         let written = container.image.as_ref().map_or(&[][..], |text| &text.0);
-        let verdict = if written.is_empty() {
-            Judged::NotText
+        let problem = if written.is_empty() {
+            ImageProblem::Missing
         } else {
-            images.judge(written)
-        };
-        let problem = match verdict {
-            Judged::Exempt(index) => {
-                if position_of_entry.is_empty() {
-                    position_of_entry.resize(images.len(), None);
-                }
-                match position_of_entry.get_mut(index) {
-                    Some(Some(position)) => {
-                        if let Some(known) = exempt.get_mut(*position) {
-                            known.containers += 1;
-                        }
+            match images.judge(written) {
+                Judged::Exempt(index) => match images.entry(index) {
+                    Some(entry) => {
+                        exempt.add(index, entry.as_str(), || text(container.image.as_ref()));
                         continue;
                     }
-                    Some(slot @ None) => {
-                        if let Some(entry) = images.entry(index) {
-                            *slot = Some(exempt.len());
-                            exempt.push(EntryUse {
-                                entry: entry.as_str(),
-                                image: text(container.image.as_ref()),
-                                containers: 1,
-                            });
-                            continue;
-                        }
-                        // Not reachable: the index came from these entries.
-                        ImageProblem::NotExempt
-                    }
+                    // Not reachable: the index came from these entries. Fail closed.
                     None => ImageProblem::NotExempt,
-                }
+                },
+                Judged::NotExempt => ImageProblem::NotExempt,
+                // Text that is not UTF-8 cannot be an image; it is reported as missing.
+                Judged::NotText => ImageProblem::Missing,
+                Judged::Invalid(e) => ImageProblem::Invalid(e.to_string()),
             }
-            Judged::NotExempt => ImageProblem::NotExempt,
-            // Text that is not UTF-8 cannot be an image; it is reported as missing.
-            Judged::NotText => ImageProblem::Missing,
-            Judged::Invalid(e) => ImageProblem::Invalid(e.to_string()),
         };
         denied.total += 1;
         if denied.listed.len() < LISTED_DENIED_IMAGES {
@@ -254,9 +231,48 @@ fn judge_images<'r>(
     }
     // A pod without containers has no images to vouch for it.
     if denied.total == 0 && any_container {
-        Ok(exempt)
+        Ok(exempt.uses)
     } else {
         Err(denied)
+    }
+}
+
+/// The entries that exempt one pod spec's containers, each once, in the order first used.
+/// Entries are found by their index in the settings, so counting a container is one step
+/// however many entries there are (a scan of the list per container showed up on pods of
+/// hundreds of containers).
+#[derive(Default)]
+struct EntryTally<'r> {
+    uses: Vec<EntryUse<'r>>,
+    /// Where each entry sits in `uses`, by entry index; sized on first use.
+    position_of_entry: Vec<Option<usize>>,
+}
+
+impl<'r> EntryTally<'r> {
+    /// Counts one container exempted by the entry at `index`; `image` names it if it is
+    /// the entry's first.
+    fn add(&mut self, index: usize, entry: &'r str, image: impl FnOnce() -> &'r str) {
+        if self.position_of_entry.len() <= index {
+            self.position_of_entry.resize(index + 1, None);
+        }
+        let Some(slot) = self.position_of_entry.get_mut(index) else {
+            return;
+        };
+        match slot {
+            Some(position) => {
+                if let Some(known) = self.uses.get_mut(*position) {
+                    known.containers += 1;
+                }
+            }
+            None => {
+                *slot = Some(self.uses.len());
+                self.uses.push(EntryUse {
+                    entry,
+                    image: image(),
+                    containers: 1,
+                });
+            }
+        }
     }
 }
 
@@ -321,6 +337,15 @@ mod tests {
         })
     }
 
+    /// A CREATE of Pod `p` in `namespace` with this spec.
+    fn pod(namespace: &str, spec: serde_json::Value) -> serde_json::Value {
+        json!({
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": namespace, "operation": "CREATE",
+            "object": {"metadata": {"name": "p"}, "spec": spec}
+        })
+    }
+
     #[test]
     fn a_custom_kind_is_judged_at_every_template_it_carries() {
         let spec = json!({
@@ -344,11 +369,7 @@ mod tests {
 
     #[test]
     fn a_pod_without_containers_is_not_exempt_by_images() {
-        let request = json!({
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "namespace": "default", "operation": "CREATE",
-            "object": {"metadata": {"name": "empty"}, "spec": {"hostNetwork": true}}
-        });
+        let request = pod("default", json!({"hostNetwork": true}));
         assert_eq!(
             verdict(request, r#"{"exempt_images": ["nginx"]}"#),
             "rejected spec (0 denied)"
@@ -380,15 +401,14 @@ mod tests {
 
     #[test]
     fn entries_are_listed_in_the_order_the_pod_first_uses_them() {
-        let request = json!({
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "namespace": "default", "operation": "CREATE",
-            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true, "containers": [
+        let request = pod(
+            "default",
+            json!({"hostNetwork": true, "containers": [
                 {"name": "a", "image": "nginx"},
                 {"name": "b", "image": "quay.io/cilium/cilium:v1"},
                 {"name": "c", "image": "nginx:1.27"}
-            ]}}
-        });
+            ]}),
+        );
         assert_eq!(
             verdict(
                 request,
@@ -403,13 +423,12 @@ mod tests {
         let containers: Vec<serde_json::Value> = (0..12)
             .map(|i| json!({"name": format!("c{i}"), "image": format!("app{i}:1")}))
             .collect();
-        let request = json!({
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "namespace": "default", "operation": "CREATE",
-            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true,
+        let request = pod(
+            "default",
+            json!({"hostNetwork": true,
                 "initContainers": [{"name": "init", "image": "nginx"}],
-                "containers": containers}}
-        });
+                "containers": containers}),
+        );
         let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
         let parsed = ValidationPayload::parse(&payload).unwrap();
         let exemptions = Exemptions::from_json(br#"{"exempt_images": ["nginx"]}"#).unwrap();
@@ -432,12 +451,10 @@ mod tests {
 
     #[test]
     fn a_namespace_exemption_is_checked_before_images() {
-        let request = json!({
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "namespace": "kube-system", "operation": "CREATE",
-            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true,
-                "containers": [{"name": "a", "image": "anything:1"}]}}
-        });
+        let request = pod(
+            "kube-system",
+            json!({"hostNetwork": true, "containers": [{"name": "a", "image": "anything:1"}]}),
+        );
         assert_eq!(
             verdict(
                 request,

@@ -92,11 +92,6 @@ impl ImageExemptions {
         self.patterns.is_empty()
     }
 
-    /// How many entries there are; [`Judged::Exempt`] indexes are below this.
-    pub fn len(&self) -> usize {
-        self.patterns.len()
-    }
-
     /// The entry at `index` of the settings list.
     pub fn entry(&self, index: usize) -> Option<&ImagePattern> {
         self.patterns.get(index)
