@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 use hashbrown::HashTable;
 
@@ -54,9 +54,18 @@ struct Remembered {
     table: HashTable<(Box<[u8]>, Judged)>,
 }
 
+/// The keyed hash of an image. The bytes are written once, without the length prefix that
+/// `hash_one(&[u8])` adds: SipHash already mixes the total length into its last block, and
+/// the second write cost 1-2 % of judging a pod of 300 known images (make bench).
+fn hash_image(hasher: &RandomState, image: &[u8]) -> u64 {
+    let mut state = hasher.build_hasher();
+    state.write(image);
+    state.finish()
+}
+
 impl Remembered {
     fn get(&self, image: &[u8]) -> Option<&Judged> {
-        let hash = self.hasher.hash_one(image);
+        let hash = hash_image(&self.hasher, image);
         self.table
             .find(hash, |(known, _)| same_bytes(known, image))
             .map(|(_, judged)| judged)
@@ -68,9 +77,9 @@ impl Remembered {
         }
         let hasher = &self.hasher;
         self.table.insert_unique(
-            hasher.hash_one(image),
+            hash_image(hasher, image),
             (image.into(), judged),
-            |(known, _)| hasher.hash_one(&**known),
+            |(known, _)| hash_image(hasher, known),
         );
     }
 }
