@@ -34,12 +34,23 @@ wasm-target:
 		test -d "$$(rustc --print sysroot)/lib/rustlib/$(WASM_TARGET)" || \
 		rustup target add $(WASM_TARGET)
 
-policy.wasm: $(SOURCES) | wasm-target ## Build the policy for wasm32-wasip1
-	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p host-network-policy
+# `cargo rustc --crate-type cdylib`, not `cargo build`: cargo applies the profile's `lto`
+# only when every crate type of a package can take it, and the `rlib` beside the `cdylib`
+# (for the native tests and the fuzz targets) made it drop LTO without a word. Building the
+# cdylib alone gets the LTO the `wasm` profile asks for.
+# The inline threshold, chosen by measurement (make bench): at LLVM's default, serde_json's
+# string scanner stays a call from each of its callers; at 500 it is inlined, and the pods
+# of many containers run 4-5 % faster for 469 KB instead of 382 KB (400 gains nothing; 1500
+# gains 7-12 % but weighs 941 KB). The floor is built the same way and does not change.
+WASM_BUILD := $(CARGO) rustc --lib --crate-type cdylib --target $(WASM_TARGET) --profile wasm
+WASM_CODEGEN := -C llvm-args=-inline-threshold=500
+
+policy.wasm: $(SOURCES) Makefile | wasm-target ## Build the policy for wasm32-wasip1
+	$(WASM_BUILD) -p host-network-policy -- $(WASM_CODEGEN)
 	cp $(WASM_DIR)/host_network_policy.wasm policy.wasm
 
-$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml | wasm-target
-	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p floor
+$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml Makefile | wasm-target
+	$(WASM_BUILD) -p floor -- $(WASM_CODEGEN)
 
 .PHONY: runner
 runner: ## Build the native waPC host that runs policy.wasm like kwctl
