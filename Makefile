@@ -52,6 +52,13 @@ policy.wasm: $(SOURCES) Makefile | wasm-target ## Build the policy for wasm32-wa
 $(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml Makefile | wasm-target
 	$(WASM_BUILD) -p floor -- $(WASM_CODEGEN)
 
+# The floor with the `decision-record` feature, in a target directory of its own so that it
+# can never be mistaken for $(FLOOR).
+RECORD_DIR := target/decision-record
+RECORD := $(RECORD_DIR)/$(WASM_TARGET)/wasm/floor.wasm
+$(RECORD): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml Makefile | wasm-target
+	$(WASM_BUILD) -p floor --features decision-record --target-dir $(RECORD_DIR) -- $(WASM_CODEGEN)
+
 .PHONY: runner
 runner: ## Build the native waPC host that runs policy.wasm like kwctl
 	$(CARGO) build --release -p runner
@@ -128,6 +135,12 @@ endif
 .PHONY: bench
 bench: policy.wasm $(FLOOR) runner ## Policy vs floor latency on the benchmark fixtures
 	$(RUNNER) bench-suite --baseline $(FLOOR) policy.wasm
+
+# What the floor costs once it also logs the policy's debug record and returns its rejection:
+# the least a policy that logs every decision can cost (README, Performance).
+.PHONY: bench-record
+bench-record: $(RECORD) $(FLOOR) runner ## The floor plus a decision record and a rejection, vs the floor
+	$(RUNNER) bench-suite --baseline $(FLOOR) $(RECORD)
 
 .PHONY: fuzz-seeds
 fuzz-seeds: ## Seed the fuzz corpora (fuzz/corpus/, not committed) from test_data/
