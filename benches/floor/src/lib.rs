@@ -12,9 +12,8 @@
 use std::sync::LazyLock;
 
 use kubewarden_policy_sdk::logging::KubewardenDrain;
-use kubewarden_policy_sdk::protocol_version_guest;
-use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::prelude::{register_function, CallResult};
+use kubewarden_policy_sdk::{protocol_version_guest, reject_request};
 use serde::de::IgnoredAny;
 use slog::{debug, o, Logger};
 
@@ -66,15 +65,7 @@ pub fn validate_with_record(payload: &[u8]) -> CallResult {
          namespace \"{namespace}\" (exempt_namespaces) or every image of the pod \
          (exempt_images) in the host-network policy settings."
     );
-    let response = ValidationResponse {
-        accepted: false,
-        message: Some(message),
-        code: None,
-        mutated_object: None,
-        audit_annotations: None,
-        warnings: None,
-    };
-    Ok(serde_json::to_vec(&response)?)
+    reject_request(Some(message), None, None, None)
 }
 
 /// Accepts any settings without reading them.
