@@ -49,14 +49,16 @@ policy.wasm: $(SOURCES) Makefile | wasm-target ## Build the policy for wasm32-wa
 	$(WASM_BUILD) -p host-network-policy -- $(WASM_CODEGEN)
 	cp $(WASM_DIR)/host_network_policy.wasm policy.wasm
 
-$(FLOOR): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml Makefile | wasm-target
+FLOOR_SOURCES := $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml Makefile
+
+$(FLOOR): $(FLOOR_SOURCES) | wasm-target
 	$(WASM_BUILD) -p floor -- $(WASM_CODEGEN)
 
 # The floor with the `decision-record` feature, in a target directory of its own so that it
 # can never be mistaken for $(FLOOR).
 RECORD_DIR := target/decision-record
 RECORD := $(RECORD_DIR)/$(WASM_TARGET)/wasm/floor.wasm
-$(RECORD): $(shell find benches/floor -name '*.rs') benches/floor/Cargo.toml .cargo/config.toml Makefile | wasm-target
+$(RECORD): $(FLOOR_SOURCES) | wasm-target
 	$(WASM_BUILD) -p floor --features decision-record --target-dir $(RECORD_DIR) -- $(WASM_CODEGEN)
 
 .PHONY: runner

@@ -305,13 +305,22 @@ mod tests {
     use crate::request::ValidationPayload;
     use serde_json::json;
 
-    /// Judges `request` under `settings`, returning the verdict's shape.
-    fn verdict(request: serde_json::Value, settings: &str) -> String {
+    /// Decides `request` under `settings` and hands the verdict to `inspect`: the verdict
+    /// borrows from the payload and the settings, which live only for this call.
+    fn decided<T>(
+        request: serde_json::Value,
+        settings: &str,
+        inspect: impl FnOnce(Verdict<'_>) -> T,
+    ) -> T {
         let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
         let parsed = ValidationPayload::parse(&payload).unwrap();
         let exemptions = Exemptions::from_json(settings.as_bytes()).unwrap();
-        let decision = decide(&parsed.request, &payload, &exemptions);
-        match decision.verdict {
+        inspect(decide(&parsed.request, &payload, &exemptions).verdict)
+    }
+
+    /// Judges `request` under `settings`, returning the verdict's shape.
+    fn verdict(request: serde_json::Value, settings: &str) -> String {
+        decided(request, settings, |verdict| match verdict {
             Verdict::Allowed(why) => format!("allowed: {why:?}"),
             Verdict::Exempt(Exemption::Namespace { entry }) => format!("exempt namespace {entry}"),
             Verdict::Exempt(Exemption::Images { entries }) => format!(
@@ -326,7 +335,7 @@ mod tests {
             Verdict::Rejected(r) => {
                 format!("rejected {} ({} denied)", r.location.path(), r.denied.total)
             }
-        }
+        })
     }
 
     fn custom(spec: serde_json::Value) -> serde_json::Value {
@@ -429,20 +438,19 @@ mod tests {
                 "initContainers": [{"name": "init", "image": "nginx"}],
                 "containers": containers}),
         );
-        let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
-        let parsed = ValidationPayload::parse(&payload).unwrap();
-        let exemptions = Exemptions::from_json(br#"{"exempt_images": ["nginx"]}"#).unwrap();
-        let Verdict::Rejected(rejection) = decide(&parsed.request, &payload, &exemptions).verdict
-        else {
-            panic!("not rejected");
-        };
-        assert_eq!(rejection.denied.total, 12);
-        let described: Vec<&str> = rejection
-            .denied
-            .listed
-            .iter()
-            .map(|d| d.container)
-            .collect();
+        let (total, described) = decided(request, r#"{"exempt_images": ["nginx"]}"#, |verdict| {
+            let Verdict::Rejected(rejection) = verdict else {
+                panic!("not rejected: {verdict:?}");
+            };
+            let described: Vec<String> = rejection
+                .denied
+                .listed
+                .iter()
+                .map(|d| d.container.to_owned())
+                .collect();
+            (rejection.denied.total, described)
+        });
+        assert_eq!(total, 12);
         assert_eq!(
             described,
             ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]
