@@ -378,6 +378,44 @@ lacks() {
 	contains "$(message)" 'image "docker.io/cilium/extra/cilium:v1.15"'
 }
 
+# Every image of the pod counts, image volumes included; IPv6 and regional registries.
+AGENT_IMAGES='{"exempt_images": ["registry.k8s.io/kube-proxy", "ghcr.io/acme/**", "[fd00::1]:5000/platform/net-agent", "602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni"]}'
+
+@test "an image volume that is not exempt keeps the pod from being exempt" {
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_image_volume_not_exempt.json --settings-json "$AGENT_IMAGES" "$POLICY"
+	[ "$status" -eq 0 ]
+	[ "$(allowed)" = false ]
+	contains "$(message)" 'Not covered by exempt_images: volume "tools" image "docker.io/attacker/toolbox:1.0"'
+}
+
+@test "a pod whose containers and image volumes are all exempt is allowed with a warning" {
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_image_volume_exempt.json --settings-json "$AGENT_IMAGES" "$POLICY"
+	[ "$status" -eq 0 ]
+	[ "$(allowed)" = true ]
+	contains "$(warning)" '"ghcr.io/acme/agent-tools:1.4" by "ghcr.io/acme/**"'
+	[ "$(audit)" = 'exempt_images: registry.k8s.io/kube-proxy, ghcr.io/acme/**' ]
+}
+
+@test "an image on an IPv6 registry can be exempted" {
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_ipv6_registry.json --settings-json "$AGENT_IMAGES" "$POLICY"
+	[ "$status" -eq 0 ]
+	[ "$(allowed)" = true ]
+	contains "$(warning)" 'by "[fd00::1]:5000/platform/net-agent"'
+}
+
+@test "a registry glob matches within one DNS label" {
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_ecr_regional_registry.json --settings-json "$AGENT_IMAGES" "$POLICY"
+	[ "$status" -eq 0 ]
+	[ "$(allowed)" = true ]
+}
+
+@test "an image ID entry is refused by validate_settings" {
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
+		--settings-json '{"exempt_images": ["sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"]}' "$POLICY"
+	[ "$status" -eq 1 ]
+	contains "$stderr" 'exempt_images[0]' 'is an image ID'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Rule 5: `kubectl debug` (pods/ephemeralcontainers) on an image-exempt host-network pod.
 
@@ -385,7 +423,9 @@ lacks() {
 	run --separate-stderr "$KWCTL" run --request-path test_data/pod_ephemeralcontainers_debug_image.json --settings-json "$IMAGES" "$POLICY"
 	[ "$status" -eq 0 ]
 	[ "$(allowed)" = false ]
-	contains "$(message)" 'Pod networking/cilium-x7k2p is not allowed' 'ephemeralContainer "debugger-abcde" image "nicolaka/netshoot:v0.13"'
+	contains "$(message)" 'Pod networking/cilium-x7k2p is not allowed' 'ephemeralContainer "debugger-abcde" image "nicolaka/netshoot:v0.13"' \
+		'kubectl debug --image=IMAGE' 'add your debug image to exempt_images'
+	[[ $(message) != *'Remove spec.hostNetwork'* ]]
 }
 
 @test "kubectl debug with an exempt image is allowed with a warning" {
@@ -412,7 +452,8 @@ lacks() {
 	run --separate-stderr "$KWCTL" run --request-path test_data/deployment_update_rollout_restart.json --settings-json "$IMAGES" "$POLICY"
 	[ "$status" -eq 0 ]
 	[ "$(allowed)" = true ]
-	contains "$(warning)" 'keeps spec.template.spec.hostNetwork: true'
+	contains "$(warning)" 'keeps spec.template.spec.hostNetwork: true' 'does not keep the workload running' \
+		'every ReplicaSet, Job or Pod created from it'
 }
 
 @test "an UPDATE swapping the image of a host-network Deployment is rejected" {
@@ -585,25 +626,47 @@ lacks() {
 
 # ---------------------------------------------------------------------------------------------
 # The bypass corpus (tests/bypass.rs natively): every request in test_data/bypass/ tries to get
-# hostNetwork past the exemptions of test_data/bypass/settings.json, and none may be allowed.
+# hostNetwork past the exemptions of test_data/bypass/settings.json (or the settings file its
+# entry in reasons.json names), and each must be rejected for the reason reasons.json gives.
 # A file the host cannot read as JSON (kwctl refuses a lone surrogate escape) is skipped there.
 
-@test "no request of the bypass corpus is allowed" {
-	local file response allowed=() rejected=0 unread=()
+@test "every request of the bypass corpus is rejected for its reason" {
+	local file name reason settings response message wrong=() rejected=0 unread=() skipped=()
+	local table=test_data/bypass/reasons.json
 	for file in test_data/bypass/*.json; do
-		[ "$(basename "$file")" = settings.json ] && continue
-		response=$("$KWCTL" run --request-path "$file" --settings-path test_data/bypass/settings.json "$POLICY" 2>/dev/null | grep '^{' | tail -n 1) || true
+		name=$(basename "$file")
+		case $name in settings*.json | reasons.json) continue ;; esac
+		# The host keeps only the last of repeated keys, so where that changes the request,
+		# `through_host` says what it must be rejected for; null: the host sends no attack.
+		if [ "$(jq -r --arg f "$name" '.[$f] | type == "object" and has("through_host") and .through_host == null' "$table")" = true ]; then
+			skipped+=("$name")
+			continue
+		fi
+		reason=$(jq -r --arg f "$name" '.[$f] | if type == "object" then (.through_host // .reason) else (. // "") end' "$table")
+		settings=$(jq -r --arg f "$name" '.[$f] | if type == "object" then (.settings // "settings.json") else "settings.json" end' "$table")
+		[ -n "$reason" ] || { wrong+=("$name: no reason in reasons.json"); continue; }
+		response=$("$KWCTL" run --request-path "$file" --settings-path "test_data/bypass/$settings" "$POLICY" 2>/dev/null | grep '^{' | tail -n 1) || true
 		case $response in
-		*'"allowed":true'*) allowed+=("$file") ;;
-		*'"allowed":false'*) rejected=$((rejected + 1)) ;;
-		*) unread+=("$file") ;;
+		*'"allowed":false'*)
+			message=$(jq -r '.status.message // ""' <<<"$response")
+			if [[ $message == *"$reason"* ]]; then
+				rejected=$((rejected + 1))
+			else
+				wrong+=("$name: rejected, but not for $reason: $message")
+			fi
+			;;
+		*'"allowed":true'*) wrong+=("$name: ALLOWED") ;;
+		*) unread+=("$name") ;;
 		esac
 	done
 	if [ "${#unread[@]}" -gt 0 ]; then
 		printf 'not read by the host: %s\n' "${unread[@]}"
 	fi
-	if [ "${#allowed[@]}" -gt 0 ]; then
-		printf 'ALLOWED: %s\n' "${allowed[@]}"
+	if [ "${#skipped[@]}" -gt 0 ]; then
+		printf 'no attack once the host has read it: %s\n' "${skipped[@]}"
+	fi
+	if [ "${#wrong[@]}" -gt 0 ]; then
+		printf '%s\n' "${wrong[@]}"
 		return 1
 	fi
 	# The corpus holds at least 30 attacks; a broken host must not pass for a safe policy.

@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 
 use crate::image::Judged;
-use crate::request::{pod_spec_unchanged, AdmissionRequest};
+use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::Exemptions;
 use crate::view::LazyText;
-use crate::workload::{ContainerList, PodSpecLocation, Spec};
+use crate::workload::{ImageField, PodSpecLocation, Spec};
 
 /// Who the request is about, as messages name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct EntryUse<'r> {
     pub entry: &'r str,
     /// The first image it exempted, as written.
     pub image: &'r str,
-    /// How many containers it exempted.
+    /// How many images of the pod it exempted.
     pub containers: usize,
 }
 
@@ -57,11 +57,12 @@ pub enum ImageProblem {
     Invalid(String),
 }
 
-/// A container whose image keeps the pod from being exempt.
+/// An image that keeps the pod from being exempt, with the container or volume naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeniedImage<'r> {
-    pub list: ContainerList,
-    pub container: &'r str,
+    pub field: ImageField,
+    /// The name of the container or volume.
+    pub holder: &'r str,
     pub image: &'r str,
     pub problem: ImageProblem,
 }
@@ -72,6 +73,9 @@ pub struct Rejection<'r> {
     pub location: PodSpecLocation,
     /// Whether any image exemptions are configured; if not, there are no images to list.
     pub images_configured: bool,
+    /// Whether the request adds a debug container (`kubectl debug`) to a running pod, whose
+    /// `hostNetwork` the user cannot change.
+    pub debug_container: bool,
     /// The images that are not exempt.
     pub denied: Denied<'r>,
 }
@@ -115,7 +119,7 @@ fn judge<'r>(
     exemptions: &'r Exemptions,
     namespace: &'r str,
 ) -> Verdict<'r> {
-    if matches!(request.operation.as_ref(), "DELETE" | "CONNECT") {
+    if creates_no_pod(&request.operation) {
         return Verdict::Allowed(Unconcerned::Operation);
     }
     let Some(object) = &request.object else {
@@ -150,6 +154,7 @@ fn judge<'r>(
             Err(denied) => rejections.push(Rejection {
                 location,
                 images_configured: !exemptions.images.is_empty(),
+                debug_container: request.adds_debug_container(),
                 denied,
             }),
         }
@@ -185,8 +190,9 @@ pub struct Denied<'r> {
     pub total: usize,
 }
 
-/// The pod is exempt through its images only if every one of them is: one image that is
-/// not, or is missing or unreadable, and the pod is judged like any other.
+/// The pod is exempt through its images only if every one of them is, image volumes
+/// included: one image that is not, or is missing or unreadable, and the pod is judged like
+/// any other.
 fn judge_images<'r>(
     spec: &'r Spec<'r>,
     exemptions: &'r Exemptions,
@@ -198,16 +204,16 @@ fn judge_images<'r>(
     let mut exempt = EntryTally::default();
     let mut denied = Denied::default();
     let mut any_container = false;
-    for (list, container) in spec.all_containers() {
-        any_container = true;
-        let written = container.image.as_ref().map_or(&[][..], |text| &text.0);
+    for pod_image in spec.images() {
+        any_container |= pod_image.field.is_container();
+        let written = pod_image.image.map_or(&[][..], |text| &text.0);
         let problem = if written.is_empty() {
             ImageProblem::Missing
         } else {
             match images.judge(written) {
                 Judged::Exempt(index) => match images.entry(index) {
                     Some(entry) => {
-                        exempt.add(index, entry.as_str(), || text(container.image.as_ref()));
+                        exempt.add(index, entry.as_str(), || text(pod_image.image));
                         continue;
                     }
                     // Not reachable: the index came from these entries. Fail closed.
@@ -222,9 +228,9 @@ fn judge_images<'r>(
         denied.total += 1;
         if denied.listed.len() < LISTED_DENIED_IMAGES {
             denied.listed.push(DeniedImage {
-                list,
-                container: text(container.name.as_ref()),
-                image: text(container.image.as_ref()),
+                field: pod_image.field,
+                holder: text(pod_image.holder),
+                image: text(pod_image.image),
                 problem,
             });
         }
@@ -446,7 +452,7 @@ mod tests {
                 .denied
                 .listed
                 .iter()
-                .map(|d| d.container.to_owned())
+                .map(|d| d.holder.to_owned())
                 .collect();
             (rejection.denied.total, described)
         });
@@ -454,6 +460,48 @@ mod tests {
         assert_eq!(
             described,
             ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::volume_not_exempt(
+        json!([{"name": "tools", "image": {"reference": "docker.io/attacker/toolbox:1.0"}}]),
+        "rejected spec (1 denied)"
+    )]
+    #[case::volume_without_reference(json!([{"name": "tools", "image": {}}]), "rejected spec (1 denied)")]
+    #[case::volume_exempt(
+        json!([{"name": "tools", "image": {"reference": "nginx:1.27"}}]),
+        "exempt images nginxx2"
+    )]
+    #[case::other_volumes_name_no_image(
+        json!([{"name": "config", "configMap": {"name": "c"}}, {"name": "x", "image": null}]),
+        "exempt images nginxx1"
+    )]
+    fn image_volumes_count_as_images_of_the_pod(
+        #[case] volumes: serde_json::Value,
+        #[case] expected: &str,
+    ) {
+        let request = pod(
+            "default",
+            json!({"hostNetwork": true, "containers": [{"name": "a", "image": "nginx"}],
+                "volumes": volumes}),
+        );
+        assert_eq!(
+            verdict(request, r#"{"exempt_images": ["nginx"]}"#),
+            expected
+        );
+    }
+
+    #[test]
+    fn image_volumes_alone_do_not_exempt_a_pod_without_containers() {
+        let request = pod(
+            "default",
+            json!({"hostNetwork": true,
+                "volumes": [{"name": "tools", "image": {"reference": "nginx"}}]}),
+        );
+        assert_eq!(
+            verdict(request, r#"{"exempt_images": ["nginx"]}"#),
+            "rejected spec (0 denied)"
         );
     }
 

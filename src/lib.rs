@@ -27,7 +27,7 @@ use kubewarden_policy_sdk::wapc_guest::{register_function, CallResult};
 use slog::{debug, o, Logger};
 
 use crate::decision::{decide, Decision, Unconcerned, Verdict};
-use crate::request::{Unreadable, ValidationPayload};
+use crate::request::{unreadable_but_creates_no_pod, Unreadable, ValidationPayload};
 use crate::settings::Exemptions;
 
 static LOG: LazyLock<Logger> = LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!()));
@@ -105,14 +105,16 @@ fn respond(decision: &Decision<'_>) -> ValidationResponse {
     }
 }
 
+/// A request the policy cannot read is rejected, unless it is unambiguously one that
+/// creates no pod: no second, more lenient reading may reach an accept.
 fn unreadable(payload: &[u8]) -> ValidationResponse {
+    if unreadable_but_creates_no_pod(payload) {
+        return accept(None, None);
+    }
     let unreadable = Unreadable::describe(payload);
     debug!(LOG, "request unreadable";
         "kind" => &unreadable.kind, "namespace" => &unreadable.namespace,
         "name" => &unreadable.name, "reason" => &unreadable.problem);
-    if matches!(unreadable.operation.as_str(), "DELETE" | "CONNECT") {
-        return accept(None, None);
-    }
     reject(messages::unreadable(&unreadable))
 }
 

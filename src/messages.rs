@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::decision::{DeniedImage, Exemption, ImageProblem, Rejection, Subject};
 use crate::request::Unreadable;
 use crate::settings::{EntryError, EXEMPT_IMAGES, EXEMPT_NAMESPACES};
-use crate::workload::{ContainerList, PodSpecLocation};
+use crate::workload::{ImageField, PodSpecLocation};
 
 /// The audit annotation set on requests let through by an exemption. The API server
 /// prefixes it with the webhook's name.
@@ -43,14 +43,6 @@ fn about(s: &Subject<'_>, capacity: usize) -> String {
     out
 }
 
-fn container_noun(list: ContainerList) -> &'static str {
-    match list {
-        ContainerList::Containers => "container",
-        ContainerList::InitContainers => "initContainer",
-        ContainerList::EphemeralContainers => "ephemeralContainer",
-    }
-}
-
 /// Appends text from the object in double quotes, as written but with control and
 /// invisible characters escaped, so a crafted image or name cannot forge lines in the
 /// user's terminal or hide what it is. Real images and names are printable ASCII and are
@@ -69,13 +61,16 @@ fn push_shown(out: &mut String, text: &str) {
 }
 
 fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
-    out.push_str(container_noun(denied.list));
+    out.push_str(denied.field.holder());
     out.push(' ');
-    push_shown(out, denied.container);
+    push_shown(out, denied.holder);
     match &denied.problem {
         ImageProblem::NotExempt => {
             out.push_str(" image ");
             push_shown(out, denied.image);
+        }
+        ImageProblem::Missing if denied.field == ImageField::ImageVolumes => {
+            out.push_str(" has no image reference")
         }
         ImageProblem::Missing => out.push_str(" has no image"),
         ImageProblem::Invalid(why) => {
@@ -115,20 +110,50 @@ pub fn rejection(s: &Subject<'_>, rejection: &Rejection<'_>) -> String {
             message.push('.');
         }
     }
-    message.push_str(" Remove ");
-    message.push_str(path);
-    message.push_str(".hostNetwork, or ask a cluster administrator to exempt the namespace");
-    if !s.namespace.is_empty() {
-        message.push_str(" \"");
-        message.push_str(s.namespace);
-        message.push('"');
+    if rejection.debug_container {
+        push_debug_advice(&mut message, s.namespace);
+    } else {
+        message.push_str(" Remove ");
+        message.push_str(path);
+        message.push_str(".hostNetwork, or ask a cluster administrator to");
+        push_exemptions(&mut message, s.namespace);
     }
-    message.push_str(" (");
-    message.push_str(EXEMPT_NAMESPACES);
-    message.push_str(") or every image of the pod (");
-    message.push_str(EXEMPT_IMAGES);
-    message.push_str(") in the host-network policy settings.");
     message
+}
+
+/// Appends the two exemptions an administrator can grant: ` exempt the namespace "ns"
+/// (exempt_namespaces) or every image of the pod (exempt_images) in the … settings.`
+fn push_exemptions(out: &mut String, namespace: &str) {
+    out.push_str(" exempt the namespace");
+    push_namespace(out, namespace);
+    out.push_str(" (");
+    out.push_str(EXEMPT_NAMESPACES);
+    out.push_str(") or every image of the pod (");
+    out.push_str(EXEMPT_IMAGES);
+    out.push_str(") in the host-network policy settings.");
+}
+
+/// Appends ` "namespace"`, or nothing for a cluster-scoped object.
+fn push_namespace(out: &mut String, namespace: &str) {
+    if !namespace.is_empty() {
+        out.push_str(" \"");
+        out.push_str(namespace);
+        out.push('"');
+    }
+}
+
+/// `kubectl debug` adds a container to a running pod, whose `hostNetwork` cannot be
+/// changed: the way out is an exempt debug image, or an exemption for this one.
+fn push_debug_advice(out: &mut String, namespace: &str) {
+    out.push_str(" A debug container shares the host network of the pod it joins, so it is allowed only if every image of the pod, the debug image included, is covered by ");
+    out.push_str(EXEMPT_IMAGES);
+    out.push_str(". Debug with an image that is (kubectl debug --image=IMAGE), or ask a cluster administrator to add your debug image to ");
+    out.push_str(EXEMPT_IMAGES);
+    out.push_str(", or to exempt the namespace");
+    push_namespace(out, namespace);
+    out.push_str(" (");
+    out.push_str(EXEMPT_NAMESPACES);
+    out.push_str("), in the host-network policy settings.");
 }
 
 /// The warning kubectl prints when an exemption let the request through.
@@ -158,7 +183,7 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
                 message.push_str(used.entry);
                 message.push('"');
                 if used.containers > 1 {
-                    let _ = write!(message, " ({} containers)", used.containers);
+                    let _ = write!(message, " ({} images)", used.containers);
                 }
             }
             if entries.len() > LISTED_IMAGES {
@@ -180,14 +205,16 @@ pub fn exemption_audit(exemption: &Exemption<'_>) -> String {
     }
 }
 
-/// The warning for an UPDATE that keeps an existing host-network pod spec unchanged.
+/// The warning for an UPDATE that keeps an existing host-network pod spec unchanged. It
+/// must not promise more than this one update: what controllers create from the spec is
+/// new, and judged as new.
 pub fn kept_warning(s: &Subject<'_>, location: PodSpecLocation) -> String {
-    format!(
-        "{} keeps {}.hostNetwork: true, allowed only because this update leaves the pod spec unchanged; \
-         any change to the pod spec will be rejected unless an exemption applies",
-        subject(s.kind, s.namespace, &s.name),
-        location.path()
-    )
+    let mut message = about(s, 600);
+    message.push_str(" keeps ");
+    message.push_str(location.path());
+    message.push_str(".hostNetwork: true; this update is allowed only because it leaves the pod spec unchanged. That does not keep the workload running: a change to the pod spec, and every ReplicaSet, Job or Pod created from it (a rollout restart, a rescheduled or deleted pod), is rejected unless an exemption applies. Ask a cluster administrator to");
+    push_exemptions(&mut message, s.namespace);
+    message
 }
 
 /// The rejection of a request the policy cannot read: fail closed, and say why.
@@ -258,6 +285,7 @@ mod tests {
             &Rejection {
                 location: PodSpecLocation::Template,
                 images_configured: false,
+                debug_container: false,
                 denied: Denied::default(),
             },
         );
@@ -273,16 +301,17 @@ mod tests {
             &Rejection {
                 location: PodSpecLocation::Template,
                 images_configured: true,
+                debug_container: false,
                 denied: all(vec![
                     DeniedImage {
-                        list: ContainerList::Containers,
-                        container: "sidecar",
+                        field: ImageField::Containers,
+                        holder: "sidecar",
                         image: "Evil.io/x:1",
                         problem: ImageProblem::NotExempt,
                     },
                     DeniedImage {
-                        list: ContainerList::InitContainers,
-                        container: "init",
+                        field: ImageField::InitContainers,
+                        holder: "init",
                         image: "",
                         problem: ImageProblem::Missing,
                     },
@@ -300,8 +329,8 @@ mod tests {
         // The decision lists the first ten and counts them all.
         let listed: Vec<DeniedImage> = (0..10)
             .map(|_| DeniedImage {
-                list: ContainerList::Containers,
-                container: "c",
+                field: ImageField::Containers,
+                holder: "c",
                 image: "x",
                 problem: ImageProblem::NotExempt,
             })
@@ -311,6 +340,7 @@ mod tests {
             &Rejection {
                 location: PodSpecLocation::Spec,
                 images_configured: true,
+                debug_container: false,
                 denied: Denied { listed, total: 12 },
             },
         );
@@ -325,9 +355,10 @@ mod tests {
             &Rejection {
                 location: PodSpecLocation::Spec,
                 images_configured: true,
+                debug_container: false,
                 denied: all(vec![DeniedImage {
-                    list: ContainerList::Containers,
-                    container: "a\nWarning: fake",
+                    field: ImageField::Containers,
+                    holder: "a\nWarning: fake",
                     image: "evil\u{200b}/x\n",
                     problem: ImageProblem::NotExempt,
                 }]),
@@ -339,6 +370,74 @@ mod tests {
             message.contains(r#"container "a\nWarning: fake" image "evil\u{200b}/x\n""#),
             "{message}"
         );
+    }
+
+    #[test]
+    fn image_volumes_are_named_as_volumes() {
+        let message = rejection(
+            &web(),
+            &Rejection {
+                location: PodSpecLocation::Template,
+                images_configured: true,
+                debug_container: false,
+                denied: all(vec![
+                    DeniedImage {
+                        field: ImageField::ImageVolumes,
+                        holder: "tools",
+                        image: "docker.io/attacker/toolbox:1.0",
+                        problem: ImageProblem::NotExempt,
+                    },
+                    DeniedImage {
+                        field: ImageField::ImageVolumes,
+                        holder: "empty",
+                        image: "",
+                        problem: ImageProblem::Missing,
+                    },
+                ]),
+            },
+        );
+        assert!(
+            message.contains(r#"Not covered by exempt_images: volume "tools" image "docker.io/attacker/toolbox:1.0", volume "empty" has no image reference."#),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_debug_container_is_told_how_to_debug_not_to_remove_host_network() {
+        let message = rejection(
+            &web(),
+            &Rejection {
+                location: PodSpecLocation::Spec,
+                images_configured: true,
+                debug_container: true,
+                denied: Denied::default(),
+            },
+        );
+        assert!(!message.contains("Remove spec.hostNetwork"), "{message}");
+        assert!(message.contains("kubectl debug --image=IMAGE"), "{message}");
+        assert!(
+            message.contains("add your debug image to exempt_images, or to exempt the namespace \"default\" (exempt_namespaces)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_kept_warning_promises_no_more_than_the_update() {
+        let warning = kept_warning(&web(), PodSpecLocation::Template);
+        assert!(
+            warning
+                .starts_with("Deployment default/web keeps spec.template.spec.hostNetwork: true;"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("does not keep the workload running"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("every ReplicaSet, Job or Pod created from it"),
+            "{warning}"
+        );
+        assert!(warning.ends_with("exempt the namespace \"default\" (exempt_namespaces) or every image of the pod (exempt_images) in the host-network policy settings."), "{warning}");
     }
 
     #[test]
@@ -357,7 +456,7 @@ mod tests {
         let warning = exemption_warning(&web(), &exemption);
         assert_eq!(
             warning,
-            r#"Deployment default/web uses the host network; allowed because every image matches exempt_images: "quay.io/cilium/cilium:v1" by "quay.io/cilium/*" (2 containers)"#
+            r#"Deployment default/web uses the host network; allowed because every image matches exempt_images: "quay.io/cilium/cilium:v1" by "quay.io/cilium/*" (2 images)"#
         );
         assert_eq!(
             exemption_audit(&exemption),

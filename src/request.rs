@@ -3,8 +3,9 @@
 //! would be rejected, a request that cannot be read) read the bytes again, off the hot path.
 
 use std::borrow::Cow;
+use std::ops::Deref;
 
-use serde::Deserialize;
+use serde::de::{self, Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::view::{self, json_view};
@@ -25,10 +26,13 @@ json_view! {
     /// The admission request. `oldObject` is not read here: only an UPDATE that would be
     /// rejected needs it, and [`pod_spec_unchanged`] reads it then.
     pub struct AdmissionRequest<'a> {
-        "kind" => pub kind: GroupVersionKind<'a>,
+        /// Without a kind, the policy cannot know where the pod spec is.
+        "kind" => #required pub kind: GroupVersionKind<'a>,
         "name" => pub name: Cow<'a, str>,
         "namespace" => pub namespace: Cow<'a, str>,
         "operation" => pub operation: Cow<'a, str>,
+        /// `ephemeralcontainers` for `kubectl debug`, which adds to a running pod.
+        "subResource" => pub sub_resource: Cow<'a, str>,
         "object" => pub object: Option<WorkloadObject<'a>>,
     }
 }
@@ -36,8 +40,62 @@ json_view! {
 json_view! {
     pub struct GroupVersionKind<'a> {
         "group" => pub group: Cow<'a, str>,
-        "kind" => pub kind: Cow<'a, str>,
+        "kind" => #required pub kind: KindName<'a>,
     }
+}
+
+/// The name of a kind, never empty: a request for no kind in particular would be judged as
+/// a custom kind, whose `spec` is never read as a pod spec, and a Pod would get through.
+#[derive(Debug, Default)]
+pub struct KindName<'a>(Cow<'a, str>);
+
+impl Deref for KindName<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for KindName<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = Cow::<'a, str>::deserialize(deserializer)?;
+        if name.is_empty() {
+            return Err(de::Error::invalid_value(
+                de::Unexpected::Str(""),
+                &"the name of a kind",
+            ));
+        }
+        Ok(KindName(name))
+    }
+}
+
+/// Whether an operation can create or change no pod, so the policy lets it through
+/// unchecked: DELETE and CONNECT.
+pub fn creates_no_pod(operation: &str) -> bool {
+    matches!(operation, "DELETE" | "CONNECT")
+}
+
+json_view! {
+    /// The operation alone, read as strictly as the full view reads it: the one thing a
+    /// request the policy cannot read otherwise is still judged by.
+    pub struct OperationPayload<'a> {
+        "request" => #required pub request: OperationOnly<'a>,
+    }
+}
+
+json_view! {
+    pub struct OperationOnly<'a> {
+        "operation" => #required pub operation: Cow<'a, str>,
+    }
+}
+
+/// Whether a payload the full view could not read is, unambiguously, a DELETE or CONNECT.
+/// Read on its own, with repeated keys refused as everywhere else: a lenient reader would
+/// take the last of two `operation` keys, and a `CREATE` followed by a `DELETE` would be let
+/// through on the strength of a value the API server never acted on.
+pub fn unreadable_but_creates_no_pod(payload: &[u8]) -> bool {
+    serde_json::from_slice::<OperationPayload>(payload)
+        .is_ok_and(|read| creates_no_pod(&read.request.operation))
 }
 
 impl<'a> ValidationPayload<'a> {
@@ -47,6 +105,11 @@ impl<'a> ValidationPayload<'a> {
 }
 
 impl AdmissionRequest<'_> {
+    /// Whether the request adds a debug container to a running pod (`kubectl debug`).
+    pub fn adds_debug_container(&self) -> bool {
+        self.sub_resource == "ephemeralcontainers"
+    }
+
     /// The request's `namespace` is authoritative; the object's is only a fallback for
     /// requests that leave it empty, since a client can write anything in the object.
     pub fn namespace(&self) -> &str {
@@ -92,12 +155,12 @@ impl AdmissionRequest<'_> {
 /// specs are compared as JSON values, so key order and white space do not count as changes.
 /// Anything unreadable counts as changed, so the request is judged like a CREATE.
 pub fn pod_spec_unchanged(payload: &[u8], location: PodSpecLocation) -> bool {
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct Payload<'a> {
         #[serde(borrow)]
         request: Objects<'a>,
     }
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Objects<'a> {
         #[serde(borrow, default)]
@@ -105,7 +168,7 @@ pub fn pod_spec_unchanged(payload: &[u8], location: PodSpecLocation) -> bool {
         #[serde(borrow, default)]
         old_object: Option<RawObject<'a>>,
     }
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct RawObject<'a> {
         #[serde(borrow, default)]
         spec: Option<&'a RawValue>,
@@ -135,7 +198,7 @@ pub fn pod_spec_unchanged(payload: &[u8], location: PodSpecLocation) -> bool {
 
 /// The raw pod spec at `location`, given the raw `spec` of the object.
 fn raw_pod_spec(spec: &RawValue, location: PodSpecLocation) -> Option<&RawValue> {
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Templates<'a> {
         #[serde(borrow, default)]
@@ -143,17 +206,17 @@ fn raw_pod_spec(spec: &RawValue, location: PodSpecLocation) -> Option<&RawValue>
         #[serde(borrow, default)]
         job_template: Option<RawJobTemplate<'a>>,
     }
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct RawTemplate<'a> {
         #[serde(borrow, default)]
         spec: Option<&'a RawValue>,
     }
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct RawJobTemplate<'a> {
         #[serde(borrow, default)]
         spec: Option<RawJobSpec<'a>>,
     }
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct RawJobSpec<'a> {
         #[serde(borrow, default)]
         template: Option<RawTemplate<'a>>,
@@ -176,7 +239,6 @@ pub struct Unreadable {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    pub operation: String,
     /// What is wrong, with the JSON path of the offending field.
     pub problem: String,
 }
@@ -228,7 +290,6 @@ impl Unreadable {
             kind: text(&["kind", "kind"]),
             namespace,
             name,
-            operation: text(&["operation"]),
             problem,
         }
     }
@@ -240,6 +301,10 @@ mod tests {
     use serde_json::json;
 
     fn payload(request: serde_json::Value) -> Vec<u8> {
+        let mut request = request;
+        if request.get("kind").is_none() {
+            request["kind"] = json!({"group": "", "version": "v1", "kind": "Pod"});
+        }
         serde_json::to_vec(&json!({ "request": request, "settings": {} })).unwrap()
     }
 
@@ -297,6 +362,59 @@ mod tests {
         let unreadable = Unreadable::describe(br#"{"settings": {}}"#);
         assert!(
             unreadable.problem.contains("missing field `request`"),
+            "{}",
+            unreadable.problem
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::delete(r#"{"request": {"operation": "DELETE", "object": []}}"#, true)]
+    #[case::connect(r#"{"request": {"operation": "CONNECT"}}"#, true)]
+    #[case::create_then_delete(
+        r#"{"request": {"operation": "CREATE", "operation": "DELETE"}}"#,
+        false
+    )]
+    #[case::delete_then_create(
+        r#"{"request": {"operation": "DELETE", "operation": "CREATE"}}"#,
+        false
+    )]
+    #[case::two_requests(
+        r#"{"request": {"operation": "DELETE"}, "request": {"operation": "CREATE"}}"#,
+        false
+    )]
+    #[case::no_operation(r#"{"request": {}}"#, false)]
+    #[case::lowercase(r#"{"request": {"operation": "delete"}}"#, false)]
+    #[case::truncated(r#"{"request": {"operation": "DELETE", "object": {"#, false)]
+    fn only_an_unambiguous_delete_or_connect_is_let_through_unread(
+        #[case] payload: &str,
+        #[case] let_through: bool,
+    ) {
+        assert_eq!(
+            unreadable_but_creates_no_pod(payload.as_bytes()),
+            let_through,
+            "{payload}"
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::no_kind(json!({"operation": "CREATE", "object": {}}), "missing field `kind`")]
+    #[case::no_kind_name(
+        json!({"kind": {"group": ""}, "operation": "CREATE", "object": {}}),
+        "missing field `kind`"
+    )]
+    #[case::empty_kind_name(
+        json!({"kind": {"group": "", "kind": ""}, "operation": "CREATE", "object": {}}),
+        "kind.kind: invalid value: string \"\", expected the name of a kind"
+    )]
+    fn a_request_without_a_kind_is_unreadable(
+        #[case] request: serde_json::Value,
+        #[case] problem: &str,
+    ) {
+        let bytes = serde_json::to_vec(&json!({ "request": request })).unwrap();
+        assert!(ValidationPayload::parse(&bytes).is_err());
+        let unreadable = Unreadable::describe(&bytes);
+        assert!(
+            unreadable.problem.contains(problem),
             "{}",
             unreadable.problem
         );

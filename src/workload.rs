@@ -132,6 +132,7 @@ json_view! {
         "containers" => pub containers: Option<Vec<Container<'a>>>,
         "initContainers" => pub init_containers: Option<Vec<Container<'a>>>,
         "ephemeralContainers" => pub ephemeral_containers: Option<Vec<Container<'a>>>,
+        "volumes" => pub volumes: Option<Vec<Volume<'a>>>,
         "template" => pub template: Option<PodTemplate<'a>>,
         "jobTemplate" => pub job_template: Option<JobTemplate<'a>>,
     }
@@ -162,22 +163,80 @@ json_view! {
     }
 }
 
-/// The three lists of a pod spec that hold containers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerList {
-    Containers,
-    InitContainers,
-    EphemeralContainers,
+json_view! {
+    /// A volume of the pod; only image volumes name an image.
+    pub struct Volume<'a> {
+        "name" => pub name: Option<LazyText<'a>>,
+        "image" => pub image: Option<ImageVolumeSource<'a>>,
+    }
 }
 
-impl ContainerList {
-    pub fn field(self) -> &'static str {
+json_view! {
+    pub struct ImageVolumeSource<'a> {
+        "reference" => pub reference: Option<LazyText<'a>>,
+    }
+}
+
+/// Every field of a pod spec that names an image the node pulls, with the Kubernetes
+/// version that added it. A pod is exempt by its images only if each of them is: an image
+/// the policy does not know of would ride along with exempt ones. When Kubernetes adds
+/// another, it becomes a variant here, a row of [`ImageField::ALL`], and a step of
+/// [`Spec::images`]; the README lists [`ImageField::path`] of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageField {
+    /// `containers[].image`: Kubernetes 1.0.
+    Containers,
+    /// `initContainers[].image`: 1.6 (sidecar containers are init containers, 1.28).
+    InitContainers,
+    /// `ephemeralContainers[].image`: 1.16, GA in 1.25; what `kubectl debug` adds.
+    EphemeralContainers,
+    /// `volumes[].image.reference`: 1.31, on by default since 1.35. The kubelet pulls the
+    /// image and mounts its files into the containers, executables included.
+    ImageVolumes,
+}
+
+impl ImageField {
+    pub const ALL: [ImageField; 4] = [
+        ImageField::Containers,
+        ImageField::InitContainers,
+        ImageField::EphemeralContainers,
+        ImageField::ImageVolumes,
+    ];
+
+    /// Where in the pod spec the image is written.
+    pub fn path(self) -> &'static str {
         match self {
-            ContainerList::Containers => "containers",
-            ContainerList::InitContainers => "initContainers",
-            ContainerList::EphemeralContainers => "ephemeralContainers",
+            ImageField::Containers => "containers[].image",
+            ImageField::InitContainers => "initContainers[].image",
+            ImageField::EphemeralContainers => "ephemeralContainers[].image",
+            ImageField::ImageVolumes => "volumes[].image.reference",
         }
     }
+
+    /// What holds the image, as messages name it: `container "app"`, `volume "tools"`.
+    pub fn holder(self) -> &'static str {
+        match self {
+            ImageField::Containers => "container",
+            ImageField::InitContainers => "initContainer",
+            ImageField::EphemeralContainers => "ephemeralContainer",
+            ImageField::ImageVolumes => "volume",
+        }
+    }
+
+    /// Whether the holder is a container, which runs; a pod needs one to be exempt.
+    pub fn is_container(self) -> bool {
+        self != ImageField::ImageVolumes
+    }
+}
+
+/// One image a pod spec names, with what holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct PodImage<'s, 'a> {
+    pub field: ImageField,
+    /// The container's or volume's name.
+    pub holder: Option<&'s LazyText<'a>>,
+    /// The image as written; `None` when the holder names none.
+    pub image: Option<&'s LazyText<'a>>,
 }
 
 impl<'a> Spec<'a> {
@@ -185,18 +244,38 @@ impl<'a> Spec<'a> {
         self.host_network == Some(true)
     }
 
-    /// Every container of the pod, init and ephemeral ones included: an exemption must hold
-    /// for all of them, or an injected sidecar would ride along.
-    pub fn all_containers(&self) -> impl Iterator<Item = (ContainerList, &Container<'a>)> + '_ {
-        [
-            (ContainerList::Containers, &self.containers),
-            (ContainerList::InitContainers, &self.init_containers),
-            (
-                ContainerList::EphemeralContainers,
+    /// Every image of the pod, in the order of [`ImageField::ALL`]: those of every
+    /// container, init and ephemeral ones included, then those of image volumes.
+    pub fn images(&self) -> impl Iterator<Item = PodImage<'_, 'a>> + '_ {
+        let image_volumes = self.volumes.iter().flatten().filter_map(|volume| {
+            // Other volumes (`image` absent or null) name no image.
+            let source = volume.image.as_ref()?;
+            Some(PodImage {
+                field: ImageField::ImageVolumes,
+                holder: volume.name.as_ref(),
+                image: source.reference.as_ref(),
+            })
+        });
+        container_images(ImageField::Containers, &self.containers)
+            .chain(container_images(
+                ImageField::InitContainers,
+                &self.init_containers,
+            ))
+            .chain(container_images(
+                ImageField::EphemeralContainers,
                 &self.ephemeral_containers,
-            ),
-        ]
-        .into_iter()
-        .flat_map(|(which, list)| list.iter().flatten().map(move |c| (which, c)))
+            ))
+            .chain(image_volumes)
     }
+}
+
+fn container_images<'s, 'a>(
+    field: ImageField,
+    list: &'s Option<Vec<Container<'a>>>,
+) -> impl Iterator<Item = PodImage<'s, 'a>> + 's {
+    list.iter().flatten().map(move |container| PodImage {
+        field,
+        holder: container.name.as_ref(),
+        image: container.image.as_ref(),
+    })
 }

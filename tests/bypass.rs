@@ -1,6 +1,8 @@
 //! The bypass corpus: every request in `test_data/bypass/` tries to get `hostNetwork: true`
-//! past the exemptions of `test_data/bypass/settings.json`, and every one must be rejected.
-//! The same files run against the compiled policy in e2e.bats.
+//! past the exemptions of `test_data/bypass/settings.json` (or the settings file its entry in
+//! `reasons.json` names), and every one must be rejected for the reason `reasons.json` gives:
+//! a phrase of the rejection message. The same table drives e2e.bats against the compiled
+//! policy.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,11 +10,13 @@
     clippy::indexing_slicing
 )]
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use host_network_policy::{check_settings, evaluate};
 use rstest::rstest;
+use serde::Deserialize;
 
 /// Fewer files than this means the corpus was lost, not that the policy got safer.
 const MIN_ATTACKS: usize = 30;
@@ -21,9 +25,46 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/bypass")
 }
 
-fn settings() -> String {
-    let path = corpus_dir().join("settings.json");
+fn read(name: &str) -> String {
+    let path = corpus_dir().join(name);
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+/// Why an attack must be rejected: a phrase of the message, or an object with that phrase
+/// (`reason`), the settings it runs under when they are not `settings.json`, and what a host
+/// that reads the request into a JSON value (kwctl, policy-server), and so keeps only the last
+/// of repeated keys, makes of it (`through_host`; e2e.bats reads it, not this test).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Reason {
+    Phrase(String),
+    Detailed {
+        reason: String,
+        #[serde(default)]
+        settings: Option<String>,
+    },
+}
+
+impl Reason {
+    fn phrase(&self) -> &str {
+        match self {
+            Reason::Phrase(phrase) | Reason::Detailed { reason: phrase, .. } => phrase,
+        }
+    }
+
+    fn settings(&self) -> &str {
+        match self {
+            Reason::Detailed {
+                settings: Some(settings),
+                ..
+            } => settings,
+            _ => "settings.json",
+        }
+    }
+}
+
+fn reasons() -> BTreeMap<String, Reason> {
+    serde_json::from_str(&read("reasons.json")).unwrap()
 }
 
 /// Built as text, not through `serde_json::Value`, so duplicate keys reach the policy.
@@ -31,53 +72,75 @@ fn payload(request: &str, settings: &str) -> Vec<u8> {
     format!(r#"{{"request": {request}, "settings": {settings}}}"#).into_bytes()
 }
 
-fn attacks() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(corpus_dir())
+/// The attack files: every JSON file but the settings and the table of reasons.
+fn attacks() -> Vec<String> {
+    let mut files: Vec<String> = fs::read_dir(corpus_dir())
         .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .filter(|path| path.file_name().is_some_and(|name| name != "settings.json"))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .filter(|name| !name.starts_with("settings") && name != "reasons.json")
         .collect();
     files.sort();
     files
 }
 
 #[test]
-fn the_corpus_settings_are_valid() {
-    let response = check_settings(settings().as_bytes());
-    assert!(response.valid, "{:?}", response.message);
+fn every_settings_file_of_the_corpus_is_valid() {
+    let mut settings: Vec<&str> = vec!["settings.json"];
+    let reasons = reasons();
+    settings.extend(reasons.values().map(Reason::settings));
+    for file in settings {
+        let response = check_settings(read(file).as_bytes());
+        assert!(response.valid, "{file}: {:?}", response.message);
+    }
 }
 
 #[test]
-fn every_attack_is_rejected() {
-    let settings = settings();
+fn every_attack_has_a_reason_and_every_reason_an_attack() {
+    let files = attacks();
+    let reasons = reasons();
+    let without: Vec<&String> = files.iter().filter(|f| !reasons.contains_key(*f)).collect();
+    let stale: Vec<&String> = reasons.keys().filter(|r| !files.contains(r)).collect();
+    assert!(without.is_empty(), "attacks without a reason: {without:?}");
+    assert!(stale.is_empty(), "reasons without an attack: {stale:?}");
+    assert!(
+        reasons.values().all(|r| !r.phrase().trim().is_empty()),
+        "an empty reason proves nothing"
+    );
+}
+
+#[test]
+fn every_attack_is_rejected_for_its_reason() {
     let files = attacks();
     assert!(
         files.len() >= MIN_ATTACKS,
         "only {} attacks in the corpus",
         files.len()
     );
-    let mut let_through = Vec::new();
+    let reasons = reasons();
+    let mut wrong = Vec::new();
     for file in &files {
-        let request = fs::read_to_string(file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
-        let response = evaluate(&payload(&request, &settings));
+        let Some(reason) = reasons.get(file) else {
+            continue;
+        };
+        let response = evaluate(&payload(&read(file), &read(reason.settings())));
         let message = response.message.as_deref().unwrap_or_default();
-        if response.accepted || message.is_empty() {
-            let_through.push(format!(
-                "{}: accepted={} message={:?} warnings={:?}",
-                file.file_name().unwrap().to_string_lossy(),
+        if response.accepted || !message.contains(reason.phrase()) {
+            wrong.push(format!(
+                "{file}: accepted={} message={:?} warnings={:?}, expected {:?}",
                 response.accepted,
                 response.message,
-                response.warnings
+                response.warnings,
+                reason.phrase()
             ));
         }
     }
     assert!(
-        let_through.is_empty(),
-        "{} of {} attacks were not rejected with a message:\n{}",
-        let_through.len(),
+        wrong.is_empty(),
+        "{} of {} attacks were not rejected for their reason:\n{}",
+        wrong.len(),
         files.len(),
-        let_through.join("\n")
+        wrong.join("\n")
     );
 }
 
@@ -91,12 +154,15 @@ fn every_attack_is_rejected() {
 #[case::nginx_short_name("daemonset_nginx_short_name")]
 #[case::node_exporter_tag_glob("daemonset_node_exporter_tag")]
 #[case::busybox_digest("daemonset_busybox_digest")]
+#[case::image_volume_under_an_any_depth_entry("pod_image_volume_exempt")]
+#[case::ipv6_registry("pod_ipv6_registry")]
+#[case::registry_glob_within_one_label("pod_ecr_regional_registry")]
 fn the_genuine_article_is_exempt(#[case] fixture: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("test_data")
         .join(format!("{fixture}.json"));
     let request = fs::read_to_string(&path).unwrap();
-    let response = evaluate(&payload(&request, &settings()));
+    let response = evaluate(&payload(&request, &read("settings.json")));
     assert!(response.accepted, "{fixture}: {:?}", response.message);
     assert!(
         response.warnings.is_some(),
@@ -114,4 +180,15 @@ fn payloads_without_a_request_are_rejected(#[case] payload: &[u8]) {
     let response = evaluate(payload);
     assert!(!response.accepted, "{:?}", String::from_utf8_lossy(payload));
     assert!(response.message.is_some_and(|m| !m.is_empty()));
+}
+
+/// The control for the image-ID attacks: under their settings, a genuine official image is
+/// exempt, so those rejections are the ID's, not the entry's.
+#[test]
+fn the_official_images_entry_exempts_an_official_image() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/daemonset_nginx_short_name.json");
+    let request = fs::read_to_string(&path).unwrap();
+    let response = evaluate(&payload(&request, &read("settings_official_images.json")));
+    assert!(response.accepted, "{:?}", response.message);
 }

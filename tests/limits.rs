@@ -118,11 +118,7 @@ fn five_thousand_exempt_containers_are_admitted_with_a_short_warning() {
     assert!(response.accepted, "{:?}", response.message);
     let warnings = response.warnings.unwrap();
     assert_eq!(warnings.len(), 1);
-    assert!(
-        warnings[0].ends_with("(5000 containers)"),
-        "{}",
-        warnings[0]
-    );
+    assert!(warnings[0].ends_with("(5000 images)"), "{}", warnings[0]);
     assert!(warnings[0].len() < 1024, "{}", warnings[0].len());
 }
 

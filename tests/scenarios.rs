@@ -206,18 +206,44 @@ fn image_exemptions(#[case] fixture: &str, #[case] expect: Expect) {
     check(fixture, IMAGES, expect);
 }
 
+/// Entries for the image-volume, IPv6 and regional-registry scenarios.
+const AGENT_IMAGES: &str = r#"{"exempt_images": [
+    "registry.k8s.io/kube-proxy",
+    "ghcr.io/acme/**",
+    "[fd00::1]:5000/platform/net-agent",
+    "602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni"
+]}"#;
+
+// Every image of the pod counts, image volumes included, and every registry form is exempted.
+#[rstest]
+#[case::image_volume_exempt("pod_image_volume_exempt", Warned(&["\"ghcr.io/acme/agent-tools:1.4\" by \"ghcr.io/acme/**\""]))]
+#[case::image_volume_not_exempt("pod_image_volume_not_exempt", Rejected(&["Not covered by exempt_images: volume \"tools\" image \"docker.io/attacker/toolbox:1.0\""]))]
+#[case::ipv6_registry("pod_ipv6_registry", Warned(&["by \"[fd00::1]:5000/platform/net-agent\""]))]
+#[case::registry_glob_in_one_label("pod_ecr_regional_registry", Warned(&["by \"602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni\""]))]
+fn every_image_and_every_registry_form(#[case] fixture: &str, #[case] expect: Expect) {
+    check(fixture, AGENT_IMAGES, expect);
+}
+
 // Rule 5: `kubectl debug` on an image-exempt host-network pod.
 #[rstest]
-#[case::debug_image_not_exempt("pod_ephemeralcontainers_debug_image", Rejected(&["Pod networking/cilium-x7k2p", "ephemeralContainer \"debugger-abcde\" image \"nicolaka/netshoot:v0.13\""]))]
+#[case::debug_image_not_exempt("pod_ephemeralcontainers_debug_image", Rejected(&["Pod networking/cilium-x7k2p", "ephemeralContainer \"debugger-abcde\" image \"nicolaka/netshoot:v0.13\"", "kubectl debug --image=IMAGE", "add your debug image to exempt_images"]))]
 #[case::debug_image_exempt("pod_ephemeralcontainers_exempt_image", Warned(&["Pod networking/cilium-x7k2p"]))]
 fn ephemeral_containers_subresource(#[case] fixture: &str, #[case] expect: Expect) {
     check(fixture, IMAGES, expect);
 }
 
+/// A running pod's `hostNetwork` cannot be changed, so `kubectl debug` is never told to.
+#[test]
+fn a_rejected_debug_container_is_not_told_to_remove_host_network() {
+    let response = run("pod_ephemeralcontainers_debug_image", IMAGES);
+    let message = response.message.unwrap_or_default();
+    assert!(!message.contains("Remove spec.hostNetwork"), "{message}");
+}
+
 // Rule 6: updates that leave the pod spec alone keep working.
 #[rstest]
 #[case::scaled("deployment_update_scaled_unchanged_pod_spec", Warned(&["Deployment default/legacy-agent keeps spec.template.spec.hostNetwork: true", "unchanged"]))]
-#[case::rollout_restart("deployment_update_rollout_restart", Warned(&["keeps spec.template.spec.hostNetwork: true"]))]
+#[case::rollout_restart("deployment_update_rollout_restart", Warned(&["keeps spec.template.spec.hostNetwork: true", "does not keep the workload running", "every ReplicaSet, Job or Pod created from it", "exempt the namespace \"default\""]))]
 #[case::image_changed("deployment_update_image_changed", Rejected(&["Deployment default/legacy-agent is not allowed"]))]
 #[case::host_network_turned_on("deployment_update_turns_host_network_on", Rejected(&["Deployment default/legacy-agent is not allowed"]))]
 fn updates(#[case] fixture: &str, #[case] expect: Expect) {

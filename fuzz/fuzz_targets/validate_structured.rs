@@ -11,8 +11,8 @@
 //!    and `spec.jobTemplate.spec.template.spec`.
 //! 5. A namespace matched by an entry (`*` is any run of characters; the request's namespace,
 //!    or the object's when the request has none; never the empty one) admits it.
-//! 6. So does a pod with at least one container whose every image is exempted by a
-//!    configured entry, according to the hand-written `EXEMPTED_BY` table below.
+//! 6. So does a pod with at least one container whose every image, image volumes included,
+//!    is exempted by a configured entry, according to the hand-written `images` table below.
 //! 7. So does an UPDATE whose old object has the same pod spec.
 //! 8. Anything else is rejected, with a message.
 #![no_main]
@@ -64,6 +64,9 @@ fn image_entries() -> Vec<(String, bool)> {
         ("*".into(), false),                         // 8
         ("Nginx".into(), false),                     // 9
         ("nginx@sha256:*".into(), false),            // 10
+        ("docker.io/library/*".into(), true),        // 11
+        (DIGEST_A1.into(), false),                   // 12: an image ID
+        ("*.example.com:5000/agent".into(), true),   // 13
     ]
 }
 
@@ -80,13 +83,18 @@ fn images() -> Vec<Image> {
         ("registry.k8s.io/kube-proxy/evil".into(), &[]),
         ("registry.k8s.io.evil.com/kube-proxy".into(), &[]),
         ("registry.k8s.io:443/kube-proxy".into(), &[]),
-        ("nginx".into(), &[1]),
-        ("nginx:1.27".into(), &[1, 6]),
-        ("docker.io/library/nginx:1.27".into(), &[1, 6]),
-        ("library/nginx:1.27".into(), &[1, 6]),
-        ("Docker.io/nginx:latest".into(), &[1]),
-        ("index.docker.io/library/nginx".into(), &[1]),
-        (format!("nginx:1.27@{DIGEST_B2}"), &[1]),
+        ("nginx".into(), &[1, 11]),
+        ("nginx:1.27".into(), &[1, 6, 11]),
+        ("docker.io/library/nginx:1.27".into(), &[1, 6, 11]),
+        ("library/nginx:1.27".into(), &[1, 6, 11]),
+        // Docker Hub is the lowercase host only: this is the host Docker.io.
+        ("Docker.io/nginx:latest".into(), &[]),
+        ("DOCKER.IO/library/nginx".into(), &[]),
+        ("index.docker.io/library/nginx".into(), &[1, 11]),
+        (format!("nginx:1.27@{DIGEST_B2}"), &[1, 11]),
+        // Image IDs, which the runtime resolves among local images.
+        (DIGEST_A1.into(), &[]),
+        ("a1a1a1a1".into(), &[]),
         ("evil/nginx".into(), &[]),
         ("docker.io/nginx/evil".into(), &[]),
         ("docker.io:443/library/nginx".into(), &[]),
@@ -106,12 +114,14 @@ fn images() -> Vec<Image> {
         ("ghcr.io/acme/agent:1".into(), &[4]),
         ("ghcr.io/acme/a/b/c".into(), &[4]),
         ("ghcr.io/acme-evil/agent".into(), &[]),
-        (format!("busybox@{DIGEST_A1}"), &[5]),
-        (format!("busybox:1.36@{DIGEST_A1}"), &[5]),
-        (format!("busybox@{DIGEST_B2}"), &[]),
-        ("busybox:1.36".into(), &[]),
-        ("registry.example.com:5000/agent:2".into(), &[7]),
+        (format!("busybox@{DIGEST_A1}"), &[5, 11]),
+        (format!("busybox:1.36@{DIGEST_A1}"), &[5, 11]),
+        (format!("busybox@{DIGEST_B2}"), &[11]),
+        ("busybox:1.36".into(), &[11]),
+        ("registry.example.com:5000/agent:2".into(), &[7, 13]),
         ("registry.example.com/agent:2".into(), &[]),
+        ("eu.example.com:5000/agent".into(), &[13]),
+        ("evil.eu.example.com:5000/agent".into(), &[]),
         ("".into(), &[]),
     ]
 }
@@ -213,6 +223,8 @@ enum List {
     Containers,
     InitContainers,
     EphemeralContainers,
+    /// `volumes[].image.reference`: an image volume.
+    ImageVolumes,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -264,6 +276,7 @@ fn pod_spec(input: &Input, images: &[Image], host_network: HostNetwork) -> Value
         (List::Containers, "containers"),
         (List::InitContainers, "initContainers"),
         (List::EphemeralContainers, "ephemeralContainers"),
+        (List::ImageVolumes, "volumes"),
     ] {
         let entries: Vec<Value> = input
             .containers
@@ -271,12 +284,19 @@ fn pod_spec(input: &Input, images: &[Image], host_network: HostNetwork) -> Value
             .enumerate()
             .filter(|(_, c)| c.list == list)
             .map(|(i, c)| {
-                let mut container = Map::new();
-                container.insert("name".into(), json!(format!("c{i}")));
-                if let Some(image) = c.image {
-                    container.insert("image".into(), json!(pick_image(images, image)));
+                let mut holder = Map::new();
+                holder.insert("name".into(), json!(format!("c{i}")));
+                let image = c.image.map(|image| json!(pick_image(images, image)));
+                if list == List::ImageVolumes {
+                    let mut source = Map::new();
+                    if let Some(image) = image {
+                        source.insert("reference".into(), image);
+                    }
+                    holder.insert("image".into(), Value::Object(source));
+                } else if let Some(image) = image {
+                    holder.insert("image".into(), image);
                 }
-                Value::Object(container)
+                Value::Object(holder)
             })
             .collect();
         if !entries.is_empty() {
@@ -395,7 +415,10 @@ fuzz_target!(|input: Input| {
         && namespace_patterns
             .iter()
             .any(|p| wildcard(p.as_bytes(), effective_namespace.as_bytes()));
-    let images_exempt = !input.containers.is_empty()
+    let images_exempt = input
+        .containers
+        .iter()
+        .any(|c| c.list != List::ImageVolumes)
         && input.containers.iter().all(|c| {
             c.image.is_some_and(|i| {
                 let exempted_by = images[usize::from(i) % images.len()].1;

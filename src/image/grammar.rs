@@ -33,10 +33,36 @@ pub enum GrammarError {
     InvalidTag,
     #[error("has an invalid digest: expected ALGORITHM:HEX, such as sha256: and 64 hex digits")]
     InvalidDigest,
+    #[error("has uppercase hex digits in its digest; digests are written in lowercase")]
+    DigestCase,
     #[error("has a digest of the wrong length for its algorithm")]
     DigestLength,
     #[error("has an unsupported digest algorithm; sha256, sha384 and sha512 are supported")]
     DigestAlgorithm,
+}
+
+/// Whether the container runtime takes `reference` for an image ID, or the prefix of one,
+/// rather than for a repository to pull.
+///
+/// containerd's CRI looks `sha256:HEX` (any length of HEX) up among local image IDs, and
+/// falls back to an ID-prefix look-up for a name it finds no local image for; CRI-O tries
+/// a string of three or more characters as an ID prefix before anything else. Either way
+/// the pod runs whatever image on the node has that ID, pulled by any earlier pod from any
+/// repository, so a repository entry must never vouch for it. These are the forms:
+/// `ALGORITHM:…` with a digest algorithm and no `/` or `@`, and bare lowercase hex.
+pub fn is_image_id(reference: &str) -> bool {
+    if reference.contains(['/', '@']) {
+        return false;
+    }
+    match reference.split_once(':') {
+        Some((algorithm, _)) => matches!(algorithm, "sha256" | "sha384" | "sha512"),
+        None => {
+            !reference.is_empty()
+                && reference
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        }
+    }
 }
 
 /// Whether `*` may stand where a letter or digit can: in entries, not in images.
@@ -115,10 +141,15 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
 ///
 /// The first component is a registry when it looks like a host (has a dot or a port, or
 /// is `localhost`), as `distribution/reference` decides; otherwise the image is on Docker
-/// Hub, and a single component is an official image under `library/`. The host is
-/// lowercased before the Docker Hub check, so `Docker.io/nginx` is `library/nginx` too.
+/// Hub, and a single component is an official image under `library/`.
+///
+/// The Docker Hub rewriting (`index.docker.io` to `docker.io`, a single component to
+/// `library/…`) applies to the host exactly as `distribution/reference` spells it, in
+/// lowercase: the runtime pulls `Docker.io/nginx` from the host `Docker.io` and the
+/// repository `nginx`, which is not the official `library/nginx`. Other hosts are
+/// lowercased, since host names are case-insensitive.
 fn split_registry(name: &str, wildcards: Wildcards) -> Result<(String, String), GrammarError> {
-    let (registry, path) = match name.split_once('/') {
+    let (written, path) = match name.split_once('/') {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
         {
@@ -127,19 +158,26 @@ fn split_registry(name: &str, wildcards: Wildcards) -> Result<(String, String), 
             if !is_host(first, wildcards) && !is_path_component(first, wildcards) {
                 return Err(GrammarError::InvalidName);
             }
-            (first.to_ascii_lowercase(), rest)
+            (first, rest)
         }
-        _ => (DOCKER_HUB.to_owned(), name),
+        _ => (DOCKER_HUB, name),
     };
     if !path.split('/').all(|c| is_path_component(c, wildcards)) {
         return Err(GrammarError::InvalidName);
     }
-    let registry = if registry == DOCKER_HUB_LEGACY {
+    let docker_hub = written == DOCKER_HUB || written == DOCKER_HUB_LEGACY;
+    let registry = if docker_hub {
         DOCKER_HUB.to_owned()
+    } else if written.eq_ignore_ascii_case(DOCKER_HUB)
+        || written.eq_ignore_ascii_case(DOCKER_HUB_LEGACY)
+    {
+        // Lowercased, it would read as Docker Hub, which it is not to the runtime: kept as
+        // written, so that no entry for Docker Hub matches it and it prints as itself.
+        written.to_owned()
     } else {
-        registry
+        written.to_ascii_lowercase()
     };
-    let repository = if registry == DOCKER_HUB && !path.contains('/') {
+    let repository = if docker_hub && !path.contains('/') {
         format!("{DOCKER_HUB_OFFICIAL_NAMESPACE}/{path}")
     } else {
         path.to_owned()
@@ -147,13 +185,38 @@ fn split_registry(name: &str, wildcards: Wildcards) -> Result<(String, String), 
     Ok((registry, repository))
 }
 
-/// `label(.label)*(:port)?`, each label letters, digits and inner dashes.
-fn is_host(host: &str, wildcards: Wildcards) -> bool {
-    let (labels, port) = match host.split_once(':') {
-        Some((labels, port)) => (labels, Some(port)),
-        None => (host, None),
+/// Splits `host[:port]` at the port's colon. An IPv6 host is bracketed, and the colons
+/// inside its brackets are part of the address.
+pub fn split_port(registry: &str) -> (&str, Option<&str>) {
+    let after_host = if registry.starts_with('[') {
+        registry.find(']').map_or(registry.len(), |at| at + 1)
+    } else {
+        registry.find(':').unwrap_or(registry.len())
     };
+    match (registry.get(..after_host), registry.get(after_host..)) {
+        (Some(host), Some(rest)) if !rest.is_empty() => match rest.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            // Text after an IPv6 address that is no port: the caller refuses the host.
+            None => (registry, None),
+        },
+        _ => (registry, None),
+    }
+}
+
+/// `host(:port)?`, where the host is `label(.label)*` (letters, digits and inner dashes)
+/// or an IPv6 address in brackets, as `distribution/reference` writes it.
+fn is_host(host: &str, wildcards: Wildcards) -> bool {
+    let (labels, port) = split_port(host);
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+    if let Some(address) = labels
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        // No wildcards in an address: an entry names one IPv6 registry exactly.
+        return port_ok
+            && !address.is_empty()
+            && address.bytes().all(|c| c.is_ascii_hexdigit() || c == b':');
+    }
     let label_ok = |label: &str| {
         let bytes = label.as_bytes();
         match (bytes.first(), bytes.last()) {
@@ -234,11 +297,15 @@ fn check_digest(digest: &str) -> Result<&str, GrammarError> {
         "sha512" => 128,
         _ => return Err(GrammarError::DigestAlgorithm),
     };
-    if hex.len() == expected {
-        Ok(digest)
-    } else {
-        Err(GrammarError::DigestLength)
+    if hex.len() != expected {
+        return Err(GrammarError::DigestLength);
     }
+    // go-digest encodes these algorithms in lowercase hex and refuses anything else, so an
+    // uppercase digest names no content: refused in images and entries alike.
+    if hex.bytes().any(|c| c.is_ascii_uppercase()) {
+        return Err(GrammarError::DigestCase);
+    }
+    Ok(digest)
 }
 
 #[cfg(test)]
@@ -250,16 +317,23 @@ mod tests {
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-    /// What `oci-spec` makes of a reference, after the host lowercasing we add.
+    /// What `oci-spec` makes of a reference, with `distribution/reference`'s Docker Hub
+    /// normalisation (on the host as written) and then the host lowercasing we add.
     fn oracle(reference: &str) -> Option<(String, String, Option<String>, Option<String>)> {
         let parsed = Reference::try_from(reference).ok()?;
-        let mut registry = parsed.registry().to_ascii_lowercase();
+        let mut registry = parsed.registry().to_owned();
         let mut repository = parsed.repository().to_owned();
         if registry == DOCKER_HUB_LEGACY {
             registry = DOCKER_HUB.to_owned();
         }
         if registry == DOCKER_HUB && !repository.contains('/') {
             repository = format!("library/{repository}");
+        }
+        let hub_in_other_case = registry != DOCKER_HUB
+            && (registry.eq_ignore_ascii_case(DOCKER_HUB)
+                || registry.eq_ignore_ascii_case(DOCKER_HUB_LEGACY));
+        if !hub_in_other_case {
+            registry.make_ascii_lowercase();
         }
         Some((
             registry,
@@ -312,6 +386,16 @@ mod tests {
     #[case("nginx:.tag")]
     #[case("nginx:-tag")]
     #[case("nginx@@sha256:abc")]
+    #[case("Docker.io/nginx")]
+    #[case("Index.Docker.io/nginx")]
+    #[case("[fd00::1]")]
+    #[case("[fd00::1]:5000")]
+    #[case("[fd00::1]x/agent")]
+    #[case("[]/agent")]
+    #[case("[::g]/agent")]
+    #[case(&format!("a/{}", "b".repeat(253)))]
+    #[case(&format!("a/{}", "b".repeat(254)))]
+    #[case(&"b".repeat(248))]
     fn agrees_with_oci_spec(#[case] reference: &str) {
         assert_eq!(ours(reference), oracle(reference), "{reference:?}");
     }
@@ -322,6 +406,85 @@ mod tests {
         // an uppercase repository, and so do we, which can only deny, never exempt.
         assert!(oracle("Foo/bar").is_some());
         assert_eq!(ours("Foo/bar"), None);
+    }
+
+    #[test]
+    fn uppercase_digests_are_refused_as_go_digest_refuses_them() {
+        let upper = DIGEST.to_ascii_uppercase().replace("SHA256", "sha256");
+        assert_eq!(
+            parse(&format!("nginx@{upper}"), Wildcards::Refused),
+            Err(GrammarError::DigestCase)
+        );
+        assert_eq!(
+            parse(&format!("nginx@{upper}"), Wildcards::Allowed),
+            Err(GrammarError::DigestCase)
+        );
+        assert!(parse(&format!("nginx@{DIGEST}"), Wildcards::Refused).is_ok());
+    }
+
+    #[test]
+    fn ipv6_registries_are_hosts_as_distribution_has_them() {
+        // oci-spec's expression predates IPv6 hosts and refuses these; distribution/reference
+        // (and so the runtime) reads a bracketed address as the registry.
+        for (reference, registry, repository) in [
+            (
+                "[fd00::1]:5000/platform/agent",
+                "[fd00::1]:5000",
+                "platform/agent",
+            ),
+            ("[FD00::1]/agent:v1", "[fd00::1]", "agent"),
+        ] {
+            assert_eq!(oracle(reference), None, "{reference}");
+            let parts = parse(reference, Wildcards::Refused).unwrap();
+            assert_eq!(
+                (parts.registry.as_str(), parts.repository.as_str()),
+                (registry, repository)
+            );
+        }
+        for invalid in [
+            "[fd00::1]x/agent",
+            "[]/agent",
+            "[::g]/agent",
+            "[fd00::1]:/agent",
+        ] {
+            assert!(parse(invalid, Wildcards::Allowed).is_err(), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn docker_hub_is_recognised_only_in_lowercase() {
+        let parts = parse("Docker.io/nginx", Wildcards::Refused).unwrap();
+        assert_eq!(
+            (parts.registry.as_str(), parts.repository.as_str()),
+            ("Docker.io", "nginx")
+        );
+        let parts = parse("DOCKER.IO/library/nginx", Wildcards::Refused).unwrap();
+        assert_eq!(parts.registry, "DOCKER.IO");
+        let parts = parse("index.docker.io/nginx", Wildcards::Refused).unwrap();
+        assert_eq!(
+            (parts.registry.as_str(), parts.repository.as_str()),
+            ("docker.io", "library/nginx")
+        );
+    }
+
+    #[test]
+    fn a_repository_name_is_at_most_255_characters() {
+        let at_limit = format!("registry.example.com/{}", "a".repeat(MAX_REPOSITORY_LEN));
+        assert!(parse(&at_limit, Wildcards::Refused).is_ok());
+        let over = format!(
+            "registry.example.com/{}",
+            "a".repeat(MAX_REPOSITORY_LEN + 1)
+        );
+        assert_eq!(
+            parse(&over, Wildcards::Refused),
+            Err(GrammarError::NameTooLong)
+        );
+        // On Docker Hub the `library/` the runtime adds counts, as distribution counts it.
+        let official = "a".repeat(MAX_REPOSITORY_LEN - "library/".len() + 1);
+        assert_eq!(
+            parse(&official, Wildcards::Allowed),
+            Err(GrammarError::NameTooLong)
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::grammar::{self, Wildcards};
-use super::{ImageRef, ImageRefError};
+use super::grammar::{self, GrammarError, Wildcards};
+use super::ImageRef;
 use crate::glob::Glob;
 
 /// Why an `exempt_images` entry was refused.
@@ -20,8 +20,47 @@ pub enum ImagePatternError {
         "has '**' inside a segment; '**' must be a whole path segment, as in 'ghcr.io/org/**'"
     )]
     AnyDepthInsideSegment,
-    #[error("is not a valid image reference or pattern: it {}", .0.0)]
-    Invalid(#[from] ImageRefError),
+    #[error("is an image ID; the runtime runs whichever image on the node has that ID, so an entry names a repository instead, pinned by digest if need be (REPO@sha256:…)")]
+    ImageId,
+    #[error("is not a valid image reference or pattern: it {0}")]
+    Invalid(#[from] GrammarError),
+}
+
+/// The registry of an entry: `*` matches within one DNS label of the host, never across a
+/// dot or into the port, so `*.gcr.io` is `eu.gcr.io` and not `evil.eu.gcr.io`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RegistryPattern {
+    /// As normalised by the grammar (lowercased); the index key of literal entries.
+    source: String,
+    labels: Vec<Glob>,
+    port: Option<String>,
+}
+
+impl RegistryPattern {
+    fn new(registry: &str) -> Self {
+        let (host, port) = grammar::split_port(registry);
+        RegistryPattern {
+            source: registry.to_owned(),
+            labels: host.split('.').map(Glob::new).collect(),
+            port: port.map(str::to_owned),
+        }
+    }
+
+    fn is_literal(&self) -> bool {
+        self.labels.iter().all(Glob::is_literal)
+    }
+
+    fn matches(&self, registry: &str) -> bool {
+        let (host, port) = grammar::split_port(registry);
+        if port != self.port.as_deref() {
+            return false;
+        }
+        let mut labels = host.split('.');
+        self.labels
+            .iter()
+            .all(|glob| labels.next().is_some_and(|label| glob.matches(label)))
+            && labels.next().is_none()
+    }
 }
 
 /// One step of a repository path pattern.
@@ -49,7 +88,7 @@ enum ReferenceRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImagePattern {
     source: String,
-    registry: Glob,
+    registry: RegistryPattern,
     path: Vec<PathSegment>,
     rule: ReferenceRule,
 }
@@ -66,7 +105,7 @@ impl ImagePattern {
         if !self.registry.is_literal() {
             return None;
         }
-        let mut name = self.registry.as_str().to_owned();
+        let mut name = self.registry.source.clone();
         for segment in &self.path {
             match segment {
                 PathSegment::One(glob) if glob.is_literal() => {
@@ -163,7 +202,10 @@ impl FromStr for ImagePattern {
         }
         // `**` passes the grammar as two wildcard characters; a leading one is never a
         // registry (no dot, no port), so `**/agent` is `docker.io/**/agent`.
-        let parts = grammar::parse(entry, Wildcards::Allowed).map_err(ImageRefError::from)?;
+        if grammar::is_image_id(entry) {
+            return Err(ImagePatternError::ImageId);
+        }
+        let parts = grammar::parse(entry, Wildcards::Allowed)?;
         let mut path = Vec::new();
         for segment in parts.repository.split('/') {
             if segment == "**" {
@@ -182,7 +224,7 @@ impl FromStr for ImagePattern {
         };
         Ok(ImagePattern {
             source: entry.to_owned(),
-            registry: Glob::new(&parts.registry),
+            registry: RegistryPattern::new(&parts.registry),
             path,
             rule,
         })
@@ -302,6 +344,47 @@ mod tests {
     #[case::leading_any_depth_is_docker_hub("**/agent", "docker.io/acme/agent", true)]
     #[case::leading_any_depth_is_only_docker_hub("**/agent", "quay.io/acme/agent", false)]
     #[case::registry_glob_stays_in_registry("*.gcr.io/pause", "eu.gcr.io/x/pause", false)]
+    #[case::registry_glob_stays_in_one_label(
+        "*.gcr.io/google-containers/pause",
+        "evil.eu.gcr.io/google-containers/pause:3.9",
+        false
+    )]
+    #[case::registry_glob_inside_a_label(
+        "602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni",
+        "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.18.0",
+        true
+    )]
+    #[case::registry_glob_does_not_cross_dots(
+        "602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni",
+        "602401143452.dkr.ecr.evil.s3.amazonaws.com/amazon-k8s-cni:v1.18.0",
+        false
+    )]
+    #[case::registry_glob_does_not_reach_the_port(
+        "registry.example.c*/agent",
+        "registry.example.com:5000/agent",
+        false
+    )]
+    #[case::registry_port_must_be_the_same(
+        "*.example.com:5000/agent",
+        "eu.example.com:5001/agent",
+        false
+    )]
+    #[case::registry_glob_with_port("*.example.com:5000/agent", "eu.example.com:5000/agent", true)]
+    #[case::ipv6_registry(
+        "[fd00::1]:5000/platform/agent",
+        "[FD00::1]:5000/platform/agent:v1",
+        true
+    )]
+    #[case::ipv6_registry_other_port(
+        "[fd00::1]:5000/platform/agent",
+        "[fd00::1]:5001/platform/agent:v1",
+        false
+    )]
+    #[case::docker_hub_mixed_case_is_not_official(
+        "docker.io/library/nginx",
+        "Docker.io/nginx",
+        false
+    )]
     fn entry_matches_image(#[case] entry: &str, #[case] image: &str, #[case] expected: bool) {
         assert_eq!(matches(entry, image), expected, "{entry} ~ {image}");
     }
@@ -312,6 +395,18 @@ mod tests {
     #[case::bare_double_star("**", ImagePatternError::MatchesEverything)]
     #[case::star_slash_star("**/*", ImagePatternError::MatchesEverything)]
     #[case::glob_in_digest("nginx@sha256:*", ImagePatternError::WildcardInDigest)]
+    #[case::image_id(
+        "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ImagePatternError::ImageId
+    )]
+    #[case::bare_hex_id(
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ImagePatternError::ImageId
+    )]
+    #[case::uppercase_digest(
+        "busybox@sha256:0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+        ImagePatternError::Invalid(GrammarError::DigestCase)
+    )]
     #[case::double_star_inside_segment(
         "ghcr.io/acme/a**",
         ImagePatternError::AnyDepthInsideSegment

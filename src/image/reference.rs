@@ -8,8 +8,14 @@ use super::grammar::{self, GrammarError, Wildcards};
 
 /// Why an image string is not a reference the runtime could pull.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("is not a valid image reference: it {0}")]
-pub struct ImageRefError(#[from] pub GrammarError);
+pub enum ImageRefError {
+    #[error("is not a valid image reference: it {0}")]
+    Grammar(#[from] GrammarError),
+    /// `sha256:…`, or bare hex: the runtime looks it up among the images already on the
+    /// node, by ID or ID prefix, whatever repository they were pulled from.
+    #[error("is an image ID, not an image reference: the container runtime runs whichever image on the node has that ID, pulled from any repository")]
+    ImageId,
+}
 
 /// A normalised image reference: `nginx` is `docker.io/library/nginx:latest`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +56,9 @@ impl FromStr for ImageRef {
     type Err = ImageRefError;
 
     fn from_str(image: &str) -> Result<Self, Self::Err> {
+        if grammar::is_image_id(image) {
+            return Err(ImageRefError::ImageId);
+        }
         let parts = grammar::parse(image, Wildcards::Refused)?;
         Ok(ImageRef {
             registry_len: parts.registry.len(),
@@ -93,8 +102,10 @@ mod tests {
         "Registry.K8s.IO/kube-proxy:v1.30.0",
         "registry.k8s.io/kube-proxy:v1.30.0"
     )]
-    #[case::hub_case_short_name("Docker.IO/nginx", "docker.io/library/nginx:latest")]
-    #[case::legacy_hub_case("Index.Docker.io/nginx", "docker.io/library/nginx:latest")]
+    // distribution/reference rewrites Docker Hub names only on the lowercase host.
+    #[case::hub_case_short_name("Docker.IO/nginx", "Docker.IO/nginx:latest")]
+    #[case::legacy_hub_case("Index.Docker.io/nginx", "Index.Docker.io/nginx:latest")]
+    #[case::ipv6_registry("[FD00::1]:5000/platform/agent:v1", "[fd00::1]:5000/platform/agent:v1")]
     #[case::registry_port("localhost:5000/app", "localhost:5000/app:latest")]
     #[case::digest_only(&format!("nginx@{DIGEST}"), &format!("docker.io/library/nginx@{DIGEST}"))]
     #[case::tag_and_digest(&format!("nginx:1.27@{DIGEST}"), &format!("docker.io/library/nginx:1.27@{DIGEST}"))]
@@ -119,5 +130,26 @@ mod tests {
     #[case::trailing_colon("nginx:")]
     fn invalid_references_are_errors(#[case] written: &str) {
         assert!(written.parse::<ImageRef>().is_err(), "{written:?}");
+    }
+
+    #[rstest]
+    #[case::full_id(&DIGEST.to_owned())]
+    #[case::id_prefix("sha256:0123456789ab")]
+    #[case::sha512_id("sha512:0123")]
+    #[case::bare_full_id(&DIGEST["sha256:".len()..])]
+    #[case::bare_id_prefix("0123456789ab")]
+    #[case::bare_short_hex("cafe")]
+    fn image_ids_are_not_references(#[case] written: &str) {
+        assert_eq!(written.parse::<ImageRef>(), Err(ImageRefError::ImageId));
+    }
+
+    #[rstest]
+    #[case::hex_with_tag("cafe:1.0")]
+    #[case::hex_under_library("library/cafe")]
+    #[case::hex_with_registry("docker.io/library/cafe")]
+    #[case::not_only_hex("coffee")]
+    #[case::hex_with_digest(&format!("cafe@{DIGEST}"))]
+    fn names_that_only_look_like_ids_are_references(#[case] written: &str) {
+        assert!(written.parse::<ImageRef>().is_ok(), "{written:?}");
     }
 }
