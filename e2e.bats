@@ -674,27 +674,33 @@ AGENT_IMAGES='{"exempt_images": ["registry.k8s.io/kube-proxy", "ghcr.io/acme/**"
 }
 
 # ---------------------------------------------------------------------------------------------
-# Issue 6: every example's settings pass the policy's own settings validation.
+# Every example's settings pass the policy's own settings validation.
 
-# settings_of FILE: the `spec.settings` block of a policy manifest, as a YAML document.
-# Every example ends with that block, indented four spaces under `settings:`.
+# settings_of FILE N: the `spec.settings` block of the Nth policy (from 0) in a manifest of
+# documents separated by `---`, as a YAML document. Every policy ends with that block,
+# indented four spaces under `settings:`.
 settings_of() {
-	awk '/^  settings:/ { on = 1; next } on && /^  [^ #]/ { on = 0 } on { sub(/^    /, ""); print }' "$1"
+	awk -v want="$2" 'BEGIN { doc = 0 } /^---/ { doc++; on = 0; next }
+		doc == want && /^  settings:/ { on = 1; next } on && /^[^ #]|^  [^ #]/ { on = 0 }
+		on { sub(/^    /, ""); print }' "$1"
 }
 
 @test "every example's settings are accepted by the policy's validate_settings" {
-	local example settings count=0
+	local example settings documents at count=0
 	for example in examples/*.yaml; do
-		settings=$BATS_TEST_TMPDIR/$(basename "$example" .yaml).settings.yml
-		settings_of "$example" >"$settings"
-		contains "$(cat "$settings")" "exempt_" || { echo "no settings found in $example"; return 1; }
-		run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
-			--settings-path "$settings" "$POLICY"
-		[ "$status" -eq 0 ] || { echo "$example: settings refused: $stderr"; return 1; }
-		[ "$(allowed)" = true ]
-		count=$((count + 1))
+		documents=$(($(grep -c '^---' "$example" || true) + 1))
+		for ((at = 0; at < documents; at++)); do
+			settings=$BATS_TEST_TMPDIR/$(basename "$example" .yaml).$at.settings.yml
+			settings_of "$example" "$at" >"$settings"
+			contains "$(cat "$settings")" "exempt_" || { echo "no settings found in $example #$at"; return 1; }
+			run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
+				--settings-path "$settings" "$POLICY"
+			[ "$status" -eq 0 ] || { echo "$example #$at: settings refused: $stderr"; return 1; }
+			[ "$(allowed)" = true ]
+			count=$((count + 1))
+		done
 	done
-	[ "$count" -ge 5 ]
+	[ "$count" -ge 7 ]
 }
 
 @test "a settings file with an invalid entry is refused through --settings-path too" {

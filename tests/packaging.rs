@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use host_network_policy::check_settings;
+use host_network_policy::workload::ImageField;
+use serde::Deserialize;
 use serde_yaml::Value;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -41,19 +43,32 @@ fn embedded(annotation: &str) -> Value {
     serde_yaml::from_str(&text).unwrap()
 }
 
+/// Every policy manifest in `examples/`: one per YAML document, named `FILE` for a file of
+/// one document and `FILE#N` for the Nth of several.
 fn examples() -> Vec<(String, Value)> {
-    let mut found: Vec<(String, Value)> = std::fs::read_dir(path("examples"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path("examples"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            (name, value)
-        })
         .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let documents: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+            .map(|document| Value::deserialize(document).unwrap_or_else(|e| panic!("{name}: {e}")))
+            .collect();
+        let several = documents.len() > 1;
+        for (at, document) in documents.into_iter().enumerate() {
+            let name = if several {
+                format!("{name}#{at}")
+            } else {
+                name.clone()
+            };
+            found.push((name, document));
+        }
+    }
     found
 }
 
@@ -187,5 +202,14 @@ fn every_example_has_settings_the_policy_accepts() {
         let json = serde_json::to_vec(settings).unwrap();
         let verdict = check_settings(&json);
         assert!(verdict.valid, "{name}: {:?}", verdict.message);
+    }
+}
+
+#[test]
+fn the_readme_lists_every_image_field_of_a_pod_spec() {
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    for field in ImageField::ALL {
+        let row = format!("| `{}` |", field.path());
+        assert!(readme.contains(&row), "README.md lacks the row {row}");
     }
 }
