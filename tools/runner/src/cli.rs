@@ -70,6 +70,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
 
+    /// Judge the request on the instance that checked the settings, instead of a fresh one.
+    #[arg(long)]
+    pub reuse_instance: bool,
+
     /// The policy module: a path, or a `file://` URI as kwctl takes.
     #[arg(value_name = "POLICY.wasm")]
     pub policy: String,
@@ -87,6 +91,11 @@ pub struct BenchArgs {
     /// A second module timed call by call alongside the policy (e.g. the floor).
     #[arg(long, value_name = "OTHER.wasm")]
     pub baseline: Option<PathBuf>,
+
+    /// Reuse one instance for every call, as `kwctl bench` does, instead of a fresh instance
+    /// per call, as policy-server does for every request.
+    #[arg(long)]
+    pub reuse_instance: bool,
 
     #[command(flatten)]
     pub measurement: MeasurementArgs,

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::admission::{AdmissionRequest, AdmissionResponse};
 use crate::cli::{policy_path, RunArgs};
-use crate::host::{CompilationCache, GuestLogs, Runtime};
+use crate::host::{CompilationCache, GuestLogs, Regime, Runtime};
 
 pub fn run(args: &RunArgs, cache: &CompilationCache, verbose: bool) -> Result<()> {
     let request = read_request(&args.request_path)?;
@@ -15,16 +15,25 @@ pub fn run(args: &RunArgs, cache: &CompilationCache, verbose: bool) -> Result<()
 
     let runtime = Runtime::new(cache)?;
     let policy = runtime.load(policy_path(&args.policy))?;
-    // One instance for both calls, as policy-server keeps one per policy.
-    let instance = policy.instantiate(GuestLogs::Stderr {
-        include_debug: verbose,
-    })?;
+    // As policy-server: the settings are checked on an instance of their own, and the
+    // request is judged on a fresh one (or, with --reuse-instance, both on one instance).
+    let regime = if args.reuse_instance {
+        Regime::ReusedInstance
+    } else {
+        Regime::FreshInstance
+    };
+    let evaluator = policy.evaluator(
+        regime,
+        GuestLogs::Stderr {
+            include_debug: verbose,
+        },
+    )?;
 
-    instance
+    evaluator
         .validate_settings(&serde_json::to_vec(&settings)?)?
         .into_result()?;
 
-    let verdict = instance.validate(&request.validate_payload(&settings)?)?;
+    let verdict = evaluator.validate(&request.validate_payload(&settings)?)?;
     let response = AdmissionResponse::from_validation(request.uid(), verdict)?;
     println!("{}", response.to_line()?);
     Ok(())

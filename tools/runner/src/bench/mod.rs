@@ -1,9 +1,11 @@
 //! Timing `validate` calls: `runner bench` on one request, and the shared measurement loop.
 //!
-//! Each module is instantiated once and the instance reused, as policy-server does; the
-//! payload bytes are built once. With a baseline the two modules alternate in small blocks
-//! within the same run, so frequency scaling and noise from the other core hit both alike and
-//! the ratio of medians stays meaningful on a busy machine.
+//! A call is timed in the regime given ([`Regime`]): by default a fresh instance per call,
+//! its creation and `wapc_init` included, as policy-server serves every request; or one
+//! instance reused, as `kwctl bench` runs. The payload bytes are built once. With a baseline
+//! the two modules alternate in small blocks within the same run, so frequency scaling and
+//! noise from the other core hit both alike and the ratio of medians stays meaningful on a
+//! busy machine.
 
 pub mod memory;
 pub mod stats;
@@ -15,7 +17,7 @@ use anyhow::{Context, Result};
 
 use crate::admission::ValidationResponse;
 use crate::cli::{BenchArgs, MeasurementArgs};
-use crate::host::{CompilationCache, GuestLogs, Instance, Runtime};
+use crate::host::{CompilationCache, Evaluator, GuestLogs, Regime, Runtime};
 use crate::run::read_request;
 
 use self::memory::peak_memory;
@@ -65,12 +67,12 @@ impl Verdict {
 
 /// Times `validate` on `payload` for `policy` and, if given, `baseline`, alternating them.
 pub fn measure(
-    policy: &Instance,
-    baseline: Option<&Instance>,
+    policy: &Evaluator<'_>,
+    baseline: Option<&Evaluator<'_>>,
     payload: &[u8],
     plan: MeasurementArgs,
 ) -> Result<(Measured, Option<Measured>)> {
-    let subjects: Vec<&Instance> = std::iter::once(policy).chain(baseline).collect();
+    let subjects: Vec<&Evaluator<'_>> = std::iter::once(policy).chain(baseline).collect();
 
     let mut verdicts = Vec::with_capacity(subjects.len());
     for subject in &subjects {
@@ -131,28 +133,36 @@ pub fn bench(args: &BenchArgs, cache: &CompilationCache) -> Result<()> {
         .map(|path| runtime.load(path))
         .transpose()?;
 
-    let policy_instance = policy.instantiate(GuestLogs::Discard)?;
-    policy_instance
+    let regime = if args.reuse_instance {
+        Regime::ReusedInstance
+    } else {
+        Regime::FreshInstance
+    };
+    let policy_evaluator = policy.evaluator(regime, GuestLogs::Discard)?;
+    policy_evaluator
         .validate_settings(&settings_bytes)?
         .into_result()?;
-    let baseline_instance = match &baseline {
+    let baseline_evaluator = match &baseline {
         Some(baseline) => {
-            let instance = baseline.instantiate(GuestLogs::Discard)?;
-            instance.validate_settings(&settings_bytes)?.into_result()?;
-            Some(instance)
+            let evaluator = baseline.evaluator(regime, GuestLogs::Discard)?;
+            evaluator
+                .validate_settings(&settings_bytes)?
+                .into_result()?;
+            Some(evaluator)
         }
         None => None,
     };
 
     println!(
-        "request {} ({}), validate payload {}",
+        "request {} ({}), validate payload {}, {}",
         args.request_path.display(),
         Bytes(std::fs::metadata(&args.request_path)?.len()),
-        Bytes(payload.len() as u64)
+        Bytes(payload.len() as u64),
+        regime.label()
     );
     let (measured_policy, measured_baseline) = measure(
-        &policy_instance,
-        baseline_instance.as_ref(),
+        &policy_evaluator,
+        baseline_evaluator.as_ref(),
         &payload,
         args.measurement,
     )?;

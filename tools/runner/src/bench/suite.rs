@@ -1,11 +1,13 @@
-//! `runner bench-suite`: the policy against the floor on every fixture, as one table.
+//! `runner bench-suite`: the policy against the floor on every fixture, as one table, in
+//! policy-server's regime (a fresh instance per request) and, as a second ratio, kwctl bench's
+//! (one instance reused).
 
 use anyhow::{bail, Context, Result};
 
 use crate::admission::AdmissionRequest;
 use crate::cli::SuiteArgs;
 use crate::fixtures;
-use crate::host::{CompilationCache, GuestLogs, Runtime};
+use crate::host::{CompilationCache, GuestLogs, Regime, Runtime};
 
 use super::measure;
 use super::memory::peak_memory;
@@ -26,48 +28,64 @@ pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
     let runtime = Runtime::new(cache)?;
     let policy = runtime.load(policy_path)?;
     let floor = runtime.load(floor_path)?;
-    let policy_instance = policy.instantiate(GuestLogs::Discard)?;
-    let floor_instance = floor.instantiate(GuestLogs::Discard)?;
+    // Every row is timed in both regimes: a fresh instance per request, as policy-server
+    // serves them (the figures that count), and one instance reused, as kwctl bench runs
+    // (the "warm" ratio).
+    let fresh = [
+        policy.evaluator(Regime::FreshInstance, GuestLogs::Discard)?,
+        floor.evaluator(Regime::FreshInstance, GuestLogs::Discard)?,
+    ];
+    let warm = [
+        policy.evaluator(Regime::ReusedInstance, GuestLogs::Discard)?,
+        floor.evaluator(Regime::ReusedInstance, GuestLogs::Discard)?,
+    ];
 
     println!(
-        "{:<32} {:<17} {:>9} {:>7} {:>11} {:>11} {:>11} {:>6}",
+        "{:<32} {:<5} {:<16} {:>9} {:>7} {:>11} {:>11} {:>11} {:>11} {:>6} {:>6}",
         "fixture",
+        "host",
         "settings",
         "request",
         "verdict",
         "policy med",
         "policy p95",
         "floor med",
-        "ratio"
+        "floor p95",
+        "ratio",
+        "warm"
     );
     let timed = fixtures::timed();
     for case in fixtures::cases(&timed) {
-        let request = AdmissionRequest::from_document(case.fixture.request.clone())?;
+        let request = AdmissionRequest::from_document(case.request())?;
         let settings = serde_json::to_vec(&case.settings)?;
-        for instance in [&policy_instance, &floor_instance] {
-            instance
+        for evaluator in fresh.iter().chain(&warm) {
+            evaluator
                 .validate_settings(&settings)?
                 .into_result()
                 .with_context(|| format!("settings {}", case.settings_name))?;
         }
         let payload = request.validate_payload(&case.settings)?;
-        let (on_policy, on_floor) = measure(
-            &policy_instance,
-            Some(&floor_instance),
-            &payload,
-            args.measurement,
-        )?;
+        let [policy_fresh, floor_fresh] = &fresh;
+        let (on_policy, on_floor) =
+            measure(policy_fresh, Some(floor_fresh), &payload, args.measurement)?;
         let on_floor = on_floor.context("the floor was not measured")?;
+        let [policy_warm, floor_warm] = &warm;
+        let (warm_policy, warm_floor) =
+            measure(policy_warm, Some(floor_warm), &payload, args.measurement)?;
+        let warm_floor = warm_floor.context("the floor was not measured warm")?;
         println!(
-            "{:<32} {:<17} {:>9} {:>7} {:>11} {:>11} {:>11} {:>6.2}",
+            "{:<32} {:<5} {:<16} {:>9} {:>7} {:>11} {:>11} {:>11} {:>11} {:>6.2} {:>6.2}",
             case.fixture.name,
+            if case.host_network { "yes" } else { "no" },
             case.settings_name,
             Bytes(payload.len() as u64),
             on_policy.verdict.label(),
             Human(on_policy.summary.median),
             Human(on_policy.summary.p95),
             Human(on_floor.summary.median),
+            Human(on_floor.summary.p95),
             on_policy.summary.ratio_to(&on_floor.summary),
+            warm_policy.summary.ratio_to(&warm_floor.summary),
         );
     }
 
