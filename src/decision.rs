@@ -2,12 +2,13 @@
 //! No I/O and no waPC here, so every rule is unit-tested natively.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use crate::image::Judged;
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
-use crate::settings::Exemptions;
+use crate::settings::{Exemptions, LazyExemptions, SettingsError};
 use crate::view::LazyText;
-use crate::workload::{ImageField, PodSpecLocation, Spec};
+use crate::workload::{ImageField, PodImages, PodSpecLocation};
 
 /// Who the request is about, as messages name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +90,9 @@ pub enum Verdict<'r> {
         location: PodSpecLocation,
     },
     Rejected(Rejection<'r>),
+    /// A pod spec uses the host network and the settings do not compile: rejected, as
+    /// nothing can be exempted.
+    Misconfigured(&'r SettingsError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,11 +102,12 @@ pub struct Decision<'r> {
 }
 
 /// Judges one admission request. `payload` is the request's own bytes, read again only
-/// for an UPDATE that would be rejected, to see whether the pod spec changed.
+/// for an UPDATE that would be rejected, to see whether the pod spec changed. The settings
+/// are compiled only if a pod spec uses the host network.
 pub fn decide<'r>(
     request: &'r AdmissionRequest<'r>,
     payload: &[u8],
-    exemptions: &'r Exemptions,
+    exemptions: &'r LazyExemptions<'_>,
 ) -> Decision<'r> {
     let subject = Subject {
         kind: &request.kind.kind,
@@ -116,7 +121,7 @@ pub fn decide<'r>(
 fn judge<'r>(
     request: &'r AdmissionRequest<'r>,
     payload: &[u8],
-    exemptions: &'r Exemptions,
+    exemptions: &'r LazyExemptions<'_>,
     namespace: &'r str,
 ) -> Verdict<'r> {
     if creates_no_pod(&request.operation) {
@@ -126,12 +131,12 @@ fn judge<'r>(
         return Verdict::Allowed(Unconcerned::NoPodSpec);
     };
     let mut found_pod_spec = false;
-    let mut on_host_network: Vec<(PodSpecLocation, &'r Spec<'r>)> = Vec::new();
+    let mut on_host_network: Vec<(PodSpecLocation, PodImages<'r, 'r>)> = Vec::new();
     for &location in PodSpecLocation::for_kind(&request.kind.group, &request.kind.kind) {
         if let Some(spec) = location.select(object) {
             found_pod_spec = true;
             if spec.uses_host_network() {
-                on_host_network.push((location, spec));
+                on_host_network.push((location, spec.images()));
             }
         }
     }
@@ -142,14 +147,18 @@ fn judge<'r>(
             Unconcerned::NoPodSpec
         });
     }
+    let exemptions = match exemptions.get() {
+        Ok(exemptions) => exemptions,
+        Err(error) => return Verdict::Misconfigured(error),
+    };
     if let Some(entry) = exemptions.namespaces.find(namespace) {
         return Verdict::Exempt(Exemption::Namespace { entry });
     }
 
     let mut entries = Vec::new();
     let mut rejections = Vec::new();
-    for (location, spec) in on_host_network {
-        match judge_images(spec, exemptions) {
+    for (location, images) in on_host_network {
+        match judge_images(images, exemptions) {
             Ok(used) => merge_entry_uses(&mut entries, used),
             Err(denied) => rejections.push(Rejection {
                 location,
@@ -194,8 +203,8 @@ pub struct Denied<'r> {
 /// included: one image that is not, or is missing or unreadable, and the pod is judged like
 /// any other.
 fn judge_images<'r>(
-    spec: &'r Spec<'r>,
-    exemptions: &'r Exemptions,
+    pod_images: PodImages<'r, 'r>,
+    exemptions: &'r Exemptions<'_>,
 ) -> Result<Vec<EntryUse<'r>>, Denied<'r>> {
     let images = &exemptions.images;
     if images.is_empty() {
@@ -204,13 +213,26 @@ fn judge_images<'r>(
     let mut exempt = EntryTally::default();
     let mut denied = Denied::default();
     let mut any_container = false;
-    for pod_image in spec.images() {
+    // Pods repeat images (replicas of a sidecar, every container of a fleet): each distinct
+    // image is judged once. std's keyed hash, since the images come from the request and a
+    // hash they could collide would make every look-up a scan; its key costs a host call,
+    // so a pod of one image does without.
+    let mut judged: Option<HashMap<&'r [u8], Judged>> =
+        (pod_images.iter().nth(1).is_some()).then(HashMap::new);
+    for pod_image in pod_images.iter() {
         any_container |= pod_image.field.is_container();
-        let written = pod_image.image.map_or(&[][..], |text| &text.0);
+        let written: &'r [u8] = pod_image.image.map_or(&[][..], |text| &text.0);
         let problem = if written.is_empty() {
             ImageProblem::Missing
         } else {
-            match images.judge(written) {
+            let verdict = match judged.as_mut() {
+                Some(judged) => judged
+                    .entry(written)
+                    .or_insert_with(|| images.judge(written))
+                    .clone(),
+                None => images.judge(written),
+            };
+            match verdict {
                 Judged::Exempt(index) => match images.entry(index) {
                     Some(entry) => {
                         exempt.add(index, entry.as_str(), || text(pod_image.image));
@@ -320,7 +342,7 @@ mod tests {
     ) -> T {
         let payload = serde_json::to_vec(&json!({ "request": request })).unwrap();
         let parsed = ValidationPayload::parse(&payload).unwrap();
-        let exemptions = Exemptions::from_json(settings.as_bytes()).unwrap();
+        let exemptions = LazyExemptions::new(settings.as_bytes());
         inspect(decide(&parsed.request, &payload, &exemptions).verdict)
     }
 
@@ -341,6 +363,7 @@ mod tests {
             Verdict::Rejected(r) => {
                 format!("rejected {} ({} denied)", r.location.path(), r.denied.total)
             }
+            Verdict::Misconfigured(e) => format!("misconfigured: {e}"),
         })
     }
 
@@ -503,6 +526,17 @@ mod tests {
             verdict(request, r#"{"exempt_images": ["nginx"]}"#),
             "rejected spec (0 denied)"
         );
+    }
+
+    #[rstest::rstest]
+    #[case::host_network(json!({"hostNetwork": true}), "misconfigured")]
+    #[case::no_host_network(json!({"hostNetwork": false}), "allowed: NoHostNetwork")]
+    fn settings_are_compiled_only_for_a_pod_on_the_host_network(
+        #[case] spec: serde_json::Value,
+        #[case] expected: &str,
+    ) {
+        let answer = verdict(pod("default", spec), r#"{"exempt_images": ["*"]}"#);
+        assert!(answer.starts_with(expected), "{answer}");
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! (`hostNetwork: true`), unless the namespace or every image of the pod is exempt
 //! (CIS Kubernetes benchmark 4.2.4 on AKS, EKS and GKE; 5.2.4/5.2.5 upstream).
 
-mod cache;
 pub mod decision;
 mod glob;
 pub mod image;
@@ -17,7 +16,6 @@ pub mod view;
 pub mod workload;
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use kubewarden_policy_sdk::logging::KubewardenDrain;
 use kubewarden_policy_sdk::protocol_version_guest;
@@ -26,11 +24,9 @@ use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::{register_function, CallResult};
 use slog::{debug, o, Logger};
 
-use crate::decision::{decide, Decision, Unconcerned, Verdict};
+use crate::decision::{decide, Decision, Verdict};
 use crate::request::{unreadable_but_creates_no_pod, Unreadable, ValidationPayload};
-use crate::settings::Exemptions;
-
-static LOG: LazyLock<Logger> = LazyLock::new(|| Logger::root(KubewardenDrain::new(), o!()));
+use crate::settings::{Exemptions, LazyExemptions};
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -74,20 +70,18 @@ pub fn check_settings(settings: &[u8]) -> SettingsValidationResponse {
 
 /// `validate`: judges one request. Whatever the input, the answer is a verdict, never a
 /// trap, and a request the policy cannot read is rejected, never let through.
+///
+/// policy-server already records every evaluation (kind, namespace, name, operation,
+/// verdict, message), so a decision is not logged here: a record costs a host call whose
+/// JSON the host parses whatever its level.
 pub fn evaluate(payload: &[u8]) -> ValidationResponse {
     let parsed = match ValidationPayload::parse(payload) {
         Ok(parsed) => parsed,
         Err(_) => return unreadable(payload),
     };
     let settings = parsed.settings.map_or("{}", |raw| raw.get());
-    let compiled = cache::exemptions(settings.as_bytes());
-    let exemptions = match compiled.as_ref() {
-        Ok(exemptions) => exemptions,
-        Err(e) => return reject(messages::invalid_settings(e)),
-    };
-    let decision = decide(&parsed.request, payload, exemptions);
-    log(&decision);
-    respond(&decision)
+    let exemptions = LazyExemptions::new(settings.as_bytes());
+    respond(&decide(&parsed.request, payload, &exemptions))
 }
 
 fn respond(decision: &Decision<'_>) -> ValidationResponse {
@@ -102,17 +96,20 @@ fn respond(decision: &Decision<'_>) -> ValidationResponse {
             accept(Some(messages::kept_warning(subject, *location)), None)
         }
         Verdict::Rejected(rejection) => reject(messages::rejection(subject, rejection)),
+        Verdict::Misconfigured(error) => reject(messages::invalid_settings(error)),
     }
 }
 
 /// A request the policy cannot read is rejected, unless it is unambiguously one that
-/// creates no pod: no second, more lenient reading may reach an accept.
+/// creates no pod: no second, more lenient reading may reach an accept. The reason is logged,
+/// since the host sees only the message.
 fn unreadable(payload: &[u8]) -> ValidationResponse {
     if unreadable_but_creates_no_pod(payload) {
         return accept(None, None);
     }
     let unreadable = Unreadable::describe(payload);
-    debug!(LOG, "request unreadable";
+    let log = Logger::root(KubewardenDrain::new(), o!());
+    debug!(log, "request unreadable";
         "kind" => &unreadable.kind, "namespace" => &unreadable.namespace,
         "name" => &unreadable.name, "reason" => &unreadable.problem);
     reject(messages::unreadable(&unreadable))
@@ -140,21 +137,4 @@ fn reject(message: String) -> ValidationResponse {
         audit_annotations: None,
         warnings: None,
     }
-}
-
-/// One debug record per decision.
-fn log(decision: &Decision<'_>) {
-    let reason = match &decision.verdict {
-        Verdict::Allowed(Unconcerned::Operation) => "operation not checked",
-        Verdict::Allowed(Unconcerned::NoPodSpec) => "no pod spec",
-        Verdict::Allowed(Unconcerned::NoHostNetwork) => "host network not used",
-        Verdict::Exempt(decision::Exemption::Namespace { .. }) => "exempt namespace",
-        Verdict::Exempt(decision::Exemption::Images { .. }) => "exempt images",
-        Verdict::Kept { .. } => "unchanged pod spec kept on update",
-        Verdict::Rejected(_) => "host network rejected",
-    };
-    let subject = &decision.subject;
-    debug!(LOG, "decision";
-        "kind" => subject.kind, "namespace" => subject.namespace,
-        "name" => subject.name.as_ref(), "reason" => reason);
 }

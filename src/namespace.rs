@@ -1,9 +1,8 @@
 //! Namespace exemptions: exact names, or globs in which `*` matches any run of characters.
 
-use std::collections::HashSet;
-use std::str::FromStr;
+use std::borrow::Cow;
 
-use crate::glob::Glob;
+use crate::glob;
 
 /// Kubernetes namespace names are RFC 1123 labels: at most 63 characters.
 const MAX_NAMESPACE_LEN: usize = 63;
@@ -23,24 +22,14 @@ pub enum NamespacePatternError {
     DashAtEdge,
 }
 
-/// One entry of `exempt_namespaces`, checked so that it can match some valid namespace.
+/// One entry of `exempt_namespaces`, checked so that it can match some valid namespace,
+/// borrowed from the settings where it can be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamespacePattern(Glob);
+pub struct NamespacePattern<'s>(Cow<'s, str>);
 
-impl NamespacePattern {
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    pub fn matches(&self, namespace: &str) -> bool {
-        self.0.matches(namespace)
-    }
-}
-
-impl FromStr for NamespacePattern {
-    type Err = NamespacePatternError;
-
-    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+impl<'s> NamespacePattern<'s> {
+    /// Checks an entry.
+    pub fn new(entry: Cow<'s, str>) -> Result<Self, NamespacePatternError> {
         if entry.is_empty() {
             return Err(NamespacePatternError::Empty);
         }
@@ -53,40 +42,47 @@ impl FromStr for NamespacePattern {
         {
             return Err(NamespacePatternError::InvalidCharacter(bad));
         }
-        let glob = Glob::new(entry);
-        if glob.literal_len() > MAX_NAMESPACE_LEN {
+        if glob::literal_len(&entry) > MAX_NAMESPACE_LEN {
             return Err(NamespacePatternError::TooLong);
         }
         // Nothing can stand before a leading dash or after a trailing one, star or not.
         if entry.starts_with('-') || entry.ends_with('-') {
             return Err(NamespacePatternError::DashAtEdge);
         }
-        Ok(NamespacePattern(glob))
+        Ok(NamespacePattern(entry))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn matches(&self, namespace: &str) -> bool {
+        glob::matches(&self.0, namespace)
     }
 }
 
-/// All namespace entries, split so that the common case, an exact name, is one hash look-up.
-#[derive(Debug, Default, Clone)]
-pub struct NamespaceExemptions {
-    exact: HashSet<String>,
-    globs: Vec<NamespacePattern>,
+impl std::str::FromStr for NamespacePattern<'static> {
+    type Err = NamespacePatternError;
+
+    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+        NamespacePattern::new(Cow::Owned(entry.to_owned()))
+    }
 }
 
-impl NamespaceExemptions {
-    pub fn new(patterns: Vec<NamespacePattern>) -> Self {
-        let mut exemptions = NamespaceExemptions::default();
-        for pattern in patterns {
-            if pattern.0.is_literal() {
-                exemptions.exact.insert(pattern.as_str().to_owned());
-            } else {
-                exemptions.globs.push(pattern);
-            }
-        }
-        exemptions
+/// All namespace entries, tried in order. A scan, not a hash set: the list is short, and
+/// std's hashing asks the host for random bytes in every fresh instance.
+#[derive(Debug, Default, Clone)]
+pub struct NamespaceExemptions<'s> {
+    patterns: Vec<NamespacePattern<'s>>,
+}
+
+impl<'s> NamespaceExemptions<'s> {
+    pub fn new(patterns: Vec<NamespacePattern<'s>>) -> Self {
+        NamespaceExemptions { patterns }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.globs.is_empty()
+        self.patterns.is_empty()
     }
 
     /// The entry that exempts `namespace`, if any. The empty namespace (a cluster-scoped
@@ -95,12 +91,9 @@ impl NamespaceExemptions {
         if namespace.is_empty() {
             return None;
         }
-        if let Some(exact) = self.exact.get(namespace) {
-            return Some(exact.as_str());
-        }
-        self.globs
+        self.patterns
             .iter()
-            .find(|glob| glob.matches(namespace))
+            .find(|pattern| pattern.matches(namespace))
             .map(NamespacePattern::as_str)
     }
 }
@@ -110,7 +103,7 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
-    fn exemptions(entries: &[&str]) -> NamespaceExemptions {
+    fn exemptions(entries: &[&str]) -> NamespaceExemptions<'static> {
         NamespaceExemptions::new(entries.iter().map(|e| e.parse().unwrap()).collect())
     }
 

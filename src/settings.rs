@@ -3,6 +3,9 @@
 //! Parse, don't validate: an `Exemptions` value only exists when every entry parsed, so
 //! `validate_settings` is "does it compile" and `validate` never meets a bad entry.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
 use serde::{Deserialize, Deserializer};
 
 use crate::image::{ImageExemptions, ImagePattern, ImagePatternError};
@@ -12,20 +15,25 @@ use crate::namespace::{NamespaceExemptions, NamespacePattern, NamespacePatternEr
 pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
 pub const EXEMPT_IMAGES: &str = "exempt_images";
 
-/// The settings document. Unknown keys are refused: a typo such as `exempt_namespace`
-/// must not silently exempt nothing.
+/// The settings document, its entries borrowed from the settings bytes unless they have
+/// escapes. Unknown keys are refused: a typo such as `exempt_namespace` must not silently
+/// exempt nothing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSettings {
-    #[serde(default, deserialize_with = "null_as_empty")]
-    exempt_namespaces: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    exempt_images: Vec<String>,
+struct RawSettings<'s> {
+    #[serde(default, borrow, deserialize_with = "null_as_empty")]
+    exempt_namespaces: Vec<Cow<'s, str>>,
+    #[serde(default, borrow, deserialize_with = "null_as_empty")]
+    exempt_images: Vec<Cow<'s, str>>,
 }
 
 /// Helm values and Rancher forms write an emptied list as `null`; it means "no entries".
-fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
+fn null_as_empty<'de: 's, 's, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Cow<'s, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Entries<'s>(#[serde(borrow)] Vec<Cow<'s, str>>);
+    Ok(Option::<Entries>::deserialize(deserializer)?.map_or_else(Vec::new, |e| e.0))
 }
 
 /// One refused entry of a settings list.
@@ -47,37 +55,33 @@ pub enum SettingsError {
     Entries(Vec<EntryError>),
 }
 
-/// What the settings exempt, compiled for matching.
+/// What the settings exempt, every entry checked.
 #[derive(Debug, Default, Clone)]
-pub struct Exemptions {
-    pub namespaces: NamespaceExemptions,
-    pub images: ImageExemptions,
+pub struct Exemptions<'s> {
+    pub namespaces: NamespaceExemptions<'s>,
+    pub images: ImageExemptions<'s>,
 }
 
-impl Exemptions {
-    /// Parses and compiles the settings JSON. `null` and `{}` mean no exemptions.
-    pub fn from_json(settings: &[u8]) -> Result<Self, SettingsError> {
-        let mut deserializer = serde_json::Deserializer::from_slice(settings);
-        let raw: Option<RawSettings> = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|e| SettingsError::Malformed(messages::malformed_settings(&e)))?;
-        deserializer
-            .end()
-            .map_err(|e| SettingsError::Malformed(messages::malformed_settings_tail(&e)))?;
+impl<'s> Exemptions<'s> {
+    /// Parses and checks the settings JSON. `null` and `{}` mean no exemptions.
+    pub fn from_json(settings: &'s [u8]) -> Result<Self, SettingsError> {
+        let raw: Option<RawSettings> = match serde_json::from_slice(settings) {
+            Ok(raw) => raw,
+            // Read again, tracking the path, only to say where the document is wrong.
+            Err(_) => return Err(SettingsError::Malformed(describe_malformed(settings))),
+        };
         Self::compile(raw.unwrap_or_default())
     }
 
-    fn compile(raw: RawSettings) -> Result<Self, SettingsError> {
+    fn compile(raw: RawSettings<'s>) -> Result<Self, SettingsError> {
         let mut errors = Vec::new();
-        let namespaces: Vec<NamespacePattern> = parse_entries(
-            EXEMPT_NAMESPACES,
-            &raw.exempt_namespaces,
-            &mut errors,
-            |e| e.parse().map_err(|e: NamespacePatternError| e.to_string()),
-        );
-        let images: Vec<ImagePattern> =
-            parse_entries(EXEMPT_IMAGES, &raw.exempt_images, &mut errors, |e| {
-                e.parse().map_err(|e: ImagePatternError| e.to_string())
+        let namespaces =
+            parse_entries(EXEMPT_NAMESPACES, raw.exempt_namespaces, &mut errors, |e| {
+                NamespacePattern::new(e).map_err(|e: NamespacePatternError| e.to_string())
             });
+        let images = parse_entries(EXEMPT_IMAGES, raw.exempt_images, &mut errors, |e| {
+            ImagePattern::new(e).map_err(|e: ImagePatternError| e.to_string())
+        });
         if !errors.is_empty() {
             return Err(SettingsError::Entries(errors));
         }
@@ -88,20 +92,63 @@ impl Exemptions {
     }
 }
 
-fn parse_entries<T>(
+/// The settings of one request, compiled the first time they are consulted.
+///
+/// policy-server makes a fresh instance for every request and checks the settings with
+/// `validate_settings` when it loads the policy, so nothing compiled survives a request and
+/// most requests (no pod spec on the host network) never need the settings: they are not
+/// even parsed then. When they are needed and do not compile, the request is rejected.
+pub struct LazyExemptions<'s> {
+    raw: &'s [u8],
+    compiled: OnceCell<Result<Exemptions<'s>, SettingsError>>,
+}
+
+/// The message for a settings document that is not an object of two string lists, with
+/// the path of the offending value (cold path: the document is read a second time).
+fn describe_malformed(settings: &[u8]) -> String {
+    let mut deserializer = serde_json::Deserializer::from_slice(settings);
+    match serde_path_to_error::deserialize::<_, Option<RawSettings>>(&mut deserializer) {
+        Err(e) => messages::malformed_settings(&e),
+        Ok(_) => match deserializer.end() {
+            Err(e) => messages::malformed_settings_tail(&e),
+            Ok(()) => "settings: the document could not be read".to_owned(),
+        },
+    }
+}
+
+impl<'s> LazyExemptions<'s> {
+    pub fn new(raw: &'s [u8]) -> Self {
+        LazyExemptions {
+            raw,
+            compiled: OnceCell::new(),
+        }
+    }
+
+    /// The compiled settings, or why they do not compile.
+    pub fn get(&self) -> Result<&Exemptions<'s>, &SettingsError> {
+        self.compiled
+            .get_or_init(|| Exemptions::from_json(self.raw))
+            .as_ref()
+    }
+}
+
+fn parse_entries<'s, T>(
     key: &'static str,
-    entries: &[String],
+    entries: Vec<Cow<'s, str>>,
     errors: &mut Vec<EntryError>,
-    parse: impl Fn(&str) -> Result<T, String>,
+    parse: impl Fn(Cow<'s, str>) -> Result<T, String>,
 ) -> Vec<T> {
     let mut parsed = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
+    for (index, entry) in entries.into_iter().enumerate() {
+        // Kept for the message of a refused entry; free for a borrowed one, as every entry
+        // without escapes is.
+        let text = entry.clone();
         match parse(entry) {
             Ok(pattern) => parsed.push(pattern),
             Err(problem) => errors.push(EntryError {
                 key,
                 index,
-                entry: entry.clone(),
+                entry: text.into_owned(),
                 problem,
             }),
         }
@@ -138,10 +185,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ex.namespaces.find("monitoring-prod"), Some("monitoring-*"));
-        assert!(ex
-            .images
-            .find(&"quay.io/cilium/cilium:v1.15".parse().unwrap())
-            .is_some());
+        assert_eq!(
+            ex.images.judge(b"quay.io/cilium/cilium:v1.15"),
+            crate::image::Judged::Exempt(1)
+        );
     }
 
     #[test]

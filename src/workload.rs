@@ -239,15 +239,41 @@ pub struct PodImage<'s, 'a> {
     pub image: Option<&'s LazyText<'a>>,
 }
 
+/// The image-bearing lists of one pod spec.
+#[derive(Debug, Clone, Copy)]
+pub struct PodImages<'s, 'a> {
+    containers: &'s [Container<'a>],
+    init_containers: &'s [Container<'a>],
+    ephemeral_containers: &'s [Container<'a>],
+    volumes: &'s [Volume<'a>],
+}
+
 impl<'a> Spec<'a> {
     pub fn uses_host_network(&self) -> bool {
         self.host_network == Some(true)
     }
 
+    /// The lists that name images; absent and `null` lists are empty.
+    ///
+    /// They are read in the same pass as the rest of the request, although only a pod on
+    /// the host network needs them: `hostNetwork` comes after them in the API server's
+    /// encoding, and keeping them raw to read them later would read them twice for every
+    /// pod on the host network.
+    pub fn images(&self) -> PodImages<'_, 'a> {
+        PodImages {
+            containers: self.containers.as_deref().unwrap_or_default(),
+            init_containers: self.init_containers.as_deref().unwrap_or_default(),
+            ephemeral_containers: self.ephemeral_containers.as_deref().unwrap_or_default(),
+            volumes: self.volumes.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+impl<'s, 'a> PodImages<'s, 'a> {
     /// Every image of the pod, in the order of [`ImageField::ALL`]: those of every
     /// container, init and ephemeral ones included, then those of image volumes.
-    pub fn images(&self) -> impl Iterator<Item = PodImage<'_, 'a>> + '_ {
-        let image_volumes = self.volumes.iter().flatten().filter_map(|volume| {
+    pub fn iter(self) -> impl Iterator<Item = PodImage<'s, 'a>> {
+        let image_volumes = self.volumes.iter().filter_map(|volume| {
             // Other volumes (`image` absent or null) name no image.
             let source = volume.image.as_ref()?;
             Some(PodImage {
@@ -256,14 +282,14 @@ impl<'a> Spec<'a> {
                 image: source.reference.as_ref(),
             })
         });
-        container_images(ImageField::Containers, &self.containers)
+        container_images(ImageField::Containers, self.containers)
             .chain(container_images(
                 ImageField::InitContainers,
-                &self.init_containers,
+                self.init_containers,
             ))
             .chain(container_images(
                 ImageField::EphemeralContainers,
-                &self.ephemeral_containers,
+                self.ephemeral_containers,
             ))
             .chain(image_volumes)
     }
@@ -271,9 +297,9 @@ impl<'a> Spec<'a> {
 
 fn container_images<'s, 'a>(
     field: ImageField,
-    list: &'s Option<Vec<Container<'a>>>,
-) -> impl Iterator<Item = PodImage<'s, 'a>> + 's {
-    list.iter().flatten().map(move |container| PodImage {
+    list: &'s [Container<'a>],
+) -> impl Iterator<Item = PodImage<'s, 'a>> {
+    list.iter().map(move |container| PodImage {
         field,
         holder: container.name.as_ref(),
         image: container.image.as_ref(),

@@ -334,10 +334,13 @@ fn unreadable_payloads_are_rejected(#[case] payload: &[u8]) {
     assert!(response.message.unwrap().contains("cannot be checked"));
 }
 
+/// Settings that do not compile reject a pod on the host network; a request without one
+/// never needs the settings, which policy-server has refused to load anyway.
 #[test]
-fn invalid_settings_reaching_validate_reject_every_request() {
-    let payload = payload("pod_host_network_absent", r#"{"exempt_images": ["*"]}"#);
-    let response = evaluate(&payload);
+fn invalid_settings_reaching_validate_reject_a_pod_on_the_host_network() {
+    let settings = r#"{"exempt_images": ["*"]}"#;
+    let response = evaluate(&payload("pod_host_network", settings));
     assert!(!response.accepted);
     assert!(response.message.unwrap().contains("settings are not valid"));
+    assert!(evaluate(&payload("pod_host_network_absent", settings)).accepted);
 }

@@ -17,6 +17,9 @@ const DOCKER_HUB_OFFICIAL_NAMESPACE: &str = "library";
 const DEFAULT_TAG: &str = "latest";
 /// `distribution/reference` limits the repository path to 255 characters.
 const MAX_REPOSITORY_LEN: usize = 255;
+/// A DNS name has at most 253 characters; with a port, or an IPv6 address in brackets, a
+/// registry host is well under this. Longer ones are refused before anything is compared.
+const MAX_HOST_LEN: usize = 255;
 /// A tag is one word character and up to 127 more.
 const MAX_TAG_LEN: usize = 128;
 
@@ -29,6 +32,8 @@ pub enum GrammarError {
     InvalidName,
     #[error("has a repository name longer than {MAX_REPOSITORY_LEN} characters")]
     NameTooLong,
+    #[error("has a registry host longer than {MAX_HOST_LEN} characters")]
+    HostTooLong,
     #[error("has an invalid tag: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")]
     InvalidTag,
     #[error("has an invalid digest: expected ALGORITHM:HEX, such as sha256: and 64 hex digits")]
@@ -83,17 +88,80 @@ impl Wildcards {
     }
 }
 
-/// A reference split into its parts, normalised the way the runtime resolves it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where an image is pulled from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry<'s> {
+    /// Docker Hub: no host written, or `docker.io` or `index.docker.io` written in lowercase.
+    DockerHub,
+    /// Any other host, with its port, as written. Host names are case-insensitive.
+    Host(&'s str),
+}
+
+/// A reference split into its parts, borrowed from the text, with what the runtime adds
+/// to it (the `library/` of official images, the `latest` tag) kept as facts rather than
+/// written out: parsing allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts<'s> {
-    /// The registry host (and port), lowercased: hosts are case-insensitive.
-    pub registry: String,
-    pub repository: String,
-    /// `latest` when neither tag nor digest is written, as the runtime assumes.
+    pub registry: Registry<'s>,
+    /// A single path component on Docker Hub, which the runtime reads as `library/NAME`.
+    pub official: bool,
+    /// The repository path as written, without that `library/`.
+    pub path: &'s str,
+    /// The tag as written.
     pub tag: Option<&'s str>,
-    /// Whether the tag was written, rather than assumed.
-    pub tag_written: bool,
     pub digest: Option<&'s str>,
+}
+
+impl<'s> Parts<'s> {
+    /// The tag the runtime pulls: the one written, or `latest` when neither tag nor digest
+    /// is written.
+    pub fn effective_tag(&self) -> Option<&'s str> {
+        match (self.tag, self.digest) {
+            (None, None) => Some(DEFAULT_TAG),
+            (tag, _) => tag,
+        }
+    }
+
+    /// The repository's path segments, `library` first for an official image.
+    pub fn segments(&self) -> impl DoubleEndedIterator<Item = &'s str> {
+        let official = self.official.then_some(DOCKER_HUB_OFFICIAL_NAMESPACE);
+        official.into_iter().chain(self.path.split('/'))
+    }
+
+    /// How many segments [`Parts::segments`] yields.
+    pub fn segment_count(&self) -> usize {
+        usize::from(self.official) + 1 + self.path.bytes().filter(|&b| b == b'/').count()
+    }
+
+    /// The registry as the runtime names it: `docker.io` for Docker Hub, other hosts
+    /// lowercased, except one that differs from Docker Hub's only in case, kept as written
+    /// (lowercased, it would read as Docker Hub, which it is not to the runtime).
+    pub fn registry_name(&self) -> std::borrow::Cow<'s, str> {
+        match self.registry {
+            Registry::DockerHub => DOCKER_HUB.into(),
+            Registry::Host(host) if is_docker_hub_in_other_case(host) => host.into(),
+            Registry::Host(host) if host.bytes().any(|c| c.is_ascii_uppercase()) => {
+                host.to_ascii_lowercase().into()
+            }
+            Registry::Host(host) => host.into(),
+        }
+    }
+
+    /// The repository as the runtime names it: `library/nginx` for `nginx`.
+    pub fn repository_name(&self) -> std::borrow::Cow<'s, str> {
+        if self.official {
+            format!("{DOCKER_HUB_OFFICIAL_NAMESPACE}/{}", self.path).into()
+        } else {
+            self.path.into()
+        }
+    }
+}
+
+/// `Docker.io` and the like: a host that is Docker Hub's but for case.
+fn is_docker_hub_in_other_case(host: &str) -> bool {
+    (host.eq_ignore_ascii_case(DOCKER_HUB) || host.eq_ignore_ascii_case(DOCKER_HUB_LEGACY))
+        && host != DOCKER_HUB
+        && host != DOCKER_HUB_LEGACY
 }
 
 /// Parses `reference` as `[registry/]path[:tag][@digest]`.
@@ -119,25 +187,26 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
         }
         None => (name_and_tag, None),
     };
-    let (registry, repository) = split_registry(name, wildcards)?;
-    if repository.len() > MAX_REPOSITORY_LEN {
+    let (registry, official, path) = split_registry(name, wildcards)?;
+    let repository_len = path.len()
+        + if official {
+            DOCKER_HUB_OFFICIAL_NAMESPACE.len() + 1
+        } else {
+            0
+        };
+    if repository_len > MAX_REPOSITORY_LEN {
         return Err(GrammarError::NameTooLong);
     }
-    let tag_written = tag.is_some();
-    let tag = match (tag, digest) {
-        (None, None) => Some(DEFAULT_TAG),
-        (tag, _) => tag,
-    };
     Ok(Parts {
         registry,
-        repository,
+        official,
+        path,
         tag,
-        tag_written,
         digest,
     })
 }
 
-/// Splits the name into registry and repository, applying Docker Hub's defaults.
+/// Splits the name into registry and repository path, applying Docker Hub's defaults.
 ///
 /// The first component is a registry when it looks like a host (has a dot or a port, or
 /// is `localhost`), as `distribution/reference` decides; otherwise the image is on Docker
@@ -146,43 +215,36 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
 /// The Docker Hub rewriting (`index.docker.io` to `docker.io`, a single component to
 /// `library/…`) applies to the host exactly as `distribution/reference` spells it, in
 /// lowercase: the runtime pulls `Docker.io/nginx` from the host `Docker.io` and the
-/// repository `nginx`, which is not the official `library/nginx`. Other hosts are
-/// lowercased, since host names are case-insensitive.
-fn split_registry(name: &str, wildcards: Wildcards) -> Result<(String, String), GrammarError> {
-    let (written, path) = match name.split_once('/') {
+/// repository `nginx`, which is not the official `library/nginx`.
+fn split_registry(
+    name: &str,
+    wildcards: Wildcards,
+) -> Result<(Registry<'_>, bool, &str), GrammarError> {
+    let (registry, path) = match name.split_once('/') {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
         {
+            if first.len() > MAX_HOST_LEN {
+                return Err(GrammarError::HostTooLong);
+            }
             // The grammar lets a first component be a host or a path component; either
             // way, a dot or a port makes it the registry.
             if !is_host(first, wildcards) && !is_path_component(first, wildcards) {
                 return Err(GrammarError::InvalidName);
             }
-            (first, rest)
+            if first == DOCKER_HUB || first == DOCKER_HUB_LEGACY {
+                (Registry::DockerHub, rest)
+            } else {
+                (Registry::Host(first), rest)
+            }
         }
-        _ => (DOCKER_HUB, name),
+        _ => (Registry::DockerHub, name),
     };
     if !path.split('/').all(|c| is_path_component(c, wildcards)) {
         return Err(GrammarError::InvalidName);
     }
-    let docker_hub = written == DOCKER_HUB || written == DOCKER_HUB_LEGACY;
-    let registry = if docker_hub {
-        DOCKER_HUB.to_owned()
-    } else if written.eq_ignore_ascii_case(DOCKER_HUB)
-        || written.eq_ignore_ascii_case(DOCKER_HUB_LEGACY)
-    {
-        // Lowercased, it would read as Docker Hub, which it is not to the runtime: kept as
-        // written, so that no entry for Docker Hub matches it and it prints as itself.
-        written.to_owned()
-    } else {
-        written.to_ascii_lowercase()
-    };
-    let repository = if docker_hub && !path.contains('/') {
-        format!("{DOCKER_HUB_OFFICIAL_NAMESPACE}/{path}")
-    } else {
-        path.to_owned()
-    };
-    Ok((registry, repository))
+    let official = registry == Registry::DockerHub && !path.contains('/');
+    Ok((registry, official, path))
 }
 
 /// Splits `host[:port]` at the port's colon. An IPv6 host is bracketed, and the colons
@@ -346,11 +408,18 @@ mod tests {
     fn ours(reference: &str) -> Option<(String, String, Option<String>, Option<String>)> {
         let parts = parse(reference, Wildcards::Refused).ok()?;
         Some((
-            parts.registry,
-            parts.repository,
-            parts.tag.map(str::to_owned),
+            parts.registry_name().into_owned(),
+            parts.repository_name().into_owned(),
+            parts.effective_tag().map(str::to_owned),
             parts.digest.map(str::to_owned),
         ))
+    }
+
+    fn names(parts: &Parts<'_>) -> (String, String) {
+        (
+            parts.registry_name().into_owned(),
+            parts.repository_name().into_owned(),
+        )
     }
 
     #[rstest]
@@ -436,10 +505,7 @@ mod tests {
         ] {
             assert_eq!(oracle(reference), None, "{reference}");
             let parts = parse(reference, Wildcards::Refused).unwrap();
-            assert_eq!(
-                (parts.registry.as_str(), parts.repository.as_str()),
-                (registry, repository)
-            );
+            assert_eq!(names(&parts), (registry.to_owned(), repository.to_owned()));
         }
         for invalid in [
             "[fd00::1]x/agent",
@@ -454,16 +520,24 @@ mod tests {
     #[test]
     fn docker_hub_is_recognised_only_in_lowercase() {
         let parts = parse("Docker.io/nginx", Wildcards::Refused).unwrap();
-        assert_eq!(
-            (parts.registry.as_str(), parts.repository.as_str()),
-            ("Docker.io", "nginx")
-        );
+        assert_eq!(parts.registry, Registry::Host("Docker.io"));
+        assert_eq!(names(&parts), ("Docker.io".to_owned(), "nginx".to_owned()));
         let parts = parse("DOCKER.IO/library/nginx", Wildcards::Refused).unwrap();
-        assert_eq!(parts.registry, "DOCKER.IO");
+        assert_eq!(parts.registry, Registry::Host("DOCKER.IO"));
         let parts = parse("index.docker.io/nginx", Wildcards::Refused).unwrap();
+        assert_eq!(parts.registry, Registry::DockerHub);
         assert_eq!(
-            (parts.registry.as_str(), parts.repository.as_str()),
-            ("docker.io", "library/nginx")
+            names(&parts),
+            ("docker.io".to_owned(), "library/nginx".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_registry_host_is_at_most_255_characters() {
+        let host = format!("{}.example.com", "a".repeat(MAX_HOST_LEN));
+        assert_eq!(
+            parse(&format!("{host}/agent"), Wildcards::Refused),
+            Err(GrammarError::HostTooLong)
         );
     }
 
@@ -490,10 +564,9 @@ mod tests {
     #[test]
     fn wildcards_stand_where_letters_can() {
         let parts = parse("*.gcr.io/team-*/**:v1.*", Wildcards::Allowed).unwrap();
-        assert_eq!(parts.registry, "*.gcr.io");
-        assert_eq!(parts.repository, "team-*/**");
+        assert_eq!(parts.registry, Registry::Host("*.gcr.io"));
+        assert_eq!(parts.path, "team-*/**");
         assert_eq!(parts.tag, Some("v1.*"));
-        assert!(parts.tag_written);
         assert!(parse("team-*/x", Wildcards::Refused).is_err());
     }
 

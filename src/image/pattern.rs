@@ -1,11 +1,19 @@
-//! Entries of `exempt_images`: a repository, a tag or a digest, possibly with `*` and `**`.
+//! Entries of `exempt_images`: a repository, a tag or a digest, possibly with `*` and `**`,
+//! checked once and then matched against images as written, without being compiled into
+//! anything: policy-server makes a fresh instance for every request, so whatever an entry
+//! were compiled into would be built again for every request.
+//!
+//! Matching an image against an entry takes time linear in the two lengths: `*` is matched
+//! by [`glob::matches`] (linear), and an entry has at most one `**`, whose segments before it
+//! are matched from the front of the image's path and those after it from the back.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::ops::Range;
 use std::str::FromStr;
 
-use super::grammar::{self, GrammarError, Wildcards};
+use super::grammar::{self, GrammarError, Registry, Wildcards};
 use super::ImageRef;
-use crate::glob::Glob;
+use crate::glob;
 
 /// Why an `exempt_images` entry was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,56 +28,12 @@ pub enum ImagePatternError {
         "has '**' inside a segment; '**' must be a whole path segment, as in 'ghcr.io/org/**'"
     )]
     AnyDepthInsideSegment,
+    #[error("has more than one '**'; an entry may have one, which keeps matching linear in the length of the image")]
+    SecondAnyDepth,
     #[error("is an image ID; the runtime runs whichever image on the node has that ID, so an entry names a repository instead, pinned by digest if need be (REPO@sha256:…)")]
     ImageId,
     #[error("is not a valid image reference or pattern: it {0}")]
     Invalid(#[from] GrammarError),
-}
-
-/// The registry of an entry: `*` matches within one DNS label of the host, never across a
-/// dot or into the port, so `*.gcr.io` is `eu.gcr.io` and not `evil.eu.gcr.io`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RegistryPattern {
-    /// As normalised by the grammar (lowercased); the index key of literal entries.
-    source: String,
-    labels: Vec<Glob>,
-    port: Option<String>,
-}
-
-impl RegistryPattern {
-    fn new(registry: &str) -> Self {
-        let (host, port) = grammar::split_port(registry);
-        RegistryPattern {
-            source: registry.to_owned(),
-            labels: host.split('.').map(Glob::new).collect(),
-            port: port.map(str::to_owned),
-        }
-    }
-
-    fn is_literal(&self) -> bool {
-        self.labels.iter().all(Glob::is_literal)
-    }
-
-    fn matches(&self, registry: &str) -> bool {
-        let (host, port) = grammar::split_port(registry);
-        if port != self.port.as_deref() {
-            return false;
-        }
-        let mut labels = host.split('.');
-        self.labels
-            .iter()
-            .all(|glob| labels.next().is_some_and(|label| glob.matches(label)))
-            && labels.next().is_none()
-    }
-}
-
-/// One step of a repository path pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PathSegment {
-    /// One segment; `*` stays within it.
-    One(Glob),
-    /// `**`: any number of whole segments.
-    AnyDepth,
 }
 
 /// What an entry demands of the tag or digest.
@@ -77,163 +41,224 @@ enum PathSegment {
 enum ReferenceRule {
     /// `REPO`: any tag or digest.
     Any,
-    /// `REPO:TAG`: that tag and no digest. With `repo:tag@digest` the runtime pulls the
-    /// digest, which the tag does not pin, so a tag entry must not vouch for it.
-    Tag(Glob),
+    /// `REPO:TAG`, the tag a glob: that tag and no digest. With `repo:tag@digest` the
+    /// runtime pulls the digest, which the tag does not pin, so a tag entry must not vouch
+    /// for it.
+    Tag(Range<usize>),
     /// `REPO@DIGEST`, with or without a tag: exactly that content.
-    Digest(String),
+    Digest(Range<usize>),
 }
 
-/// A parsed `exempt_images` entry.
+/// A checked `exempt_images` entry: the text as the administrator wrote it, borrowed from
+/// the settings where it can be, and where its parts lie in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImagePattern {
-    source: String,
-    registry: RegistryPattern,
-    path: Vec<PathSegment>,
+pub struct ImagePattern<'s> {
+    source: Cow<'s, str>,
+    /// The registry host (`None` for Docker Hub), lowercased once here when written with
+    /// uppercase letters; where it lies in `source` otherwise.
+    host: Option<Host>,
+    /// A single path component on Docker Hub, which the runtime reads as `library/NAME`.
+    official: bool,
+    /// The repository path as written, without that `library/`.
+    path: Range<usize>,
+    /// Among the path segments (`library` counted), the position of the one `**`.
+    any_depth: Option<usize>,
+    /// How many path segments there are, `library` and `**` counted.
+    segments: usize,
+    /// Whether neither host nor path has a wildcard, so that the entry names exactly one
+    /// repository.
+    literal_name: bool,
     rule: ReferenceRule,
 }
 
-impl ImagePattern {
-    /// The entry as the administrator wrote it.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
-    /// `registry/repository` when neither contains a wildcard: such entries are indexed by
-    /// it, so matching them is a hash look-up.
-    pub(super) fn literal_name(&self) -> Option<String> {
-        if !self.registry.is_literal() {
-            return None;
-        }
-        let mut name = self.registry.source.clone();
-        for segment in &self.path {
-            match segment {
-                PathSegment::One(glob) if glob.is_literal() => {
-                    name.push('/');
-                    name.push_str(glob.as_str());
-                }
-                _ => return None,
-            }
-        }
-        Some(name)
-    }
-
-    pub fn matches(&self, image: &ImageRef) -> bool {
-        self.registry.matches(image.registry())
-            && path_matches(&self.path, image.repository())
-            && self.rule_admits(image)
-    }
-
-    /// Whether the tag or digest rule holds; enough on its own for indexed entries.
-    pub(super) fn rule_admits(&self, image: &ImageRef) -> bool {
-        match &self.rule {
-            ReferenceRule::Any => true,
-            ReferenceRule::Tag(tag) => {
-                image.digest().is_none() && image.tag().is_some_and(|t| tag.matches(t))
-            }
-            ReferenceRule::Digest(digest) => image.digest() == Some(digest.as_str()),
-        }
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Host {
+    Written(Range<usize>),
+    Lowercased(String),
 }
 
-/// Whether the `/`-separated `repository` matches the path pattern.
-fn path_matches(pattern: &[PathSegment], repository: &str) -> bool {
-    if !pattern.contains(&PathSegment::AnyDepth) {
-        // One segment per step, and no segment left over: no allocation on this path,
-        // which every wildcard entry without `**` takes.
-        let mut segments = repository.split('/');
-        for step in pattern {
-            match (step, segments.next()) {
-                (PathSegment::One(glob), Some(segment)) if glob.matches(segment) => {}
-                _ => return false,
-            }
-        }
-        return segments.next().is_none();
-    }
-    let segments: Vec<&str> = repository.split('/').collect();
-    // `reachable[j]`: the pattern steps seen so far can consume exactly the first j
-    // segments. Quadratic at worst, never exponential, however many `**` an entry has.
-    let mut reachable = vec![false; segments.len() + 1];
-    if let Some(start) = reachable.first_mut() {
-        *start = true;
-    }
-    for step in pattern {
-        let mut next = vec![false; segments.len() + 1];
-        match step {
-            PathSegment::AnyDepth => {
-                let mut seen = false;
-                for (from, to) in reachable.iter().zip(next.iter_mut()) {
-                    seen |= *from;
-                    *to = seen;
-                }
-            }
-            PathSegment::One(glob) => {
-                for ((from, to), segment) in
-                    reachable.iter().zip(next.iter_mut().skip(1)).zip(&segments)
-                {
-                    *to = *from && glob.matches(segment);
-                }
-            }
-        }
-        reachable = next;
-    }
-    reachable.last().copied().unwrap_or(false)
-}
-
-impl FromStr for ImagePattern {
-    type Err = ImagePatternError;
-
-    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+impl<'s> ImagePattern<'s> {
+    /// Checks an entry, keeping its text.
+    pub fn new(source: Cow<'s, str>) -> Result<Self, ImagePatternError> {
+        let entry: &str = &source;
         if entry.is_empty() {
             return Err(ImagePatternError::Empty);
         }
-        if entry.chars().all(|c| c == '*' || c == '/') {
+        if entry.bytes().all(|c| c == b'*' || c == b'/') {
             return Err(ImagePatternError::MatchesEverything);
+        }
+        if grammar::is_image_id(entry) {
+            return Err(ImagePatternError::ImageId);
         }
         let (name_and_tag, digest) = entry.split_once('@').unwrap_or((entry, ""));
         if digest.contains('*') {
             return Err(ImagePatternError::WildcardInDigest);
         }
-        if name_and_tag
-            .split('/')
-            .any(|segment| segment != "**" && segment.contains("**"))
-        {
-            return Err(ImagePatternError::AnyDepthInsideSegment);
+        let mut any_depths = 0;
+        for segment in name_and_tag.split('/') {
+            if segment == "**" {
+                any_depths += 1;
+            } else if segment.contains("**") {
+                return Err(ImagePatternError::AnyDepthInsideSegment);
+            }
+        }
+        if any_depths > 1 {
+            return Err(ImagePatternError::SecondAnyDepth);
         }
         // `**` passes the grammar as two wildcard characters; a leading one is never a
         // registry (no dot, no port), so `**/agent` is `docker.io/**/agent`.
-        if grammar::is_image_id(entry) {
-            return Err(ImagePatternError::ImageId);
-        }
         let parts = grammar::parse(entry, Wildcards::Allowed)?;
-        let mut path = Vec::new();
-        for segment in parts.repository.split('/') {
-            if segment == "**" {
-                // `**/**` means no more than `**`: keep one, so matching stays simple.
-                if path.last() != Some(&PathSegment::AnyDepth) {
-                    path.push(PathSegment::AnyDepth);
-                }
-            } else {
-                path.push(PathSegment::One(Glob::new(segment)));
+        let span = |part: &str| {
+            let start = part.as_ptr() as usize - entry.as_ptr() as usize;
+            start..start + part.len()
+        };
+        let host = match parts.registry {
+            Registry::DockerHub => None,
+            Registry::Host(host) if host.bytes().any(|c| c.is_ascii_uppercase()) => {
+                Some(Host::Lowercased(host.to_ascii_lowercase()))
+            }
+            Registry::Host(host) => Some(Host::Written(span(host))),
+        };
+        let rule = match (parts.digest, parts.tag) {
+            (Some(digest), _) => ReferenceRule::Digest(span(digest)),
+            (None, Some(tag)) => ReferenceRule::Tag(span(tag)),
+            (None, None) => ReferenceRule::Any,
+        };
+        let any_depth = parts.segments().position(|segment| segment == "**");
+        let literal_name = !parts.path.contains('*')
+            && match parts.registry {
+                Registry::DockerHub => true,
+                Registry::Host(host) => glob::is_literal(host),
+            };
+        let (official, path, segments) = (parts.official, span(parts.path), parts.segment_count());
+        Ok(ImagePattern {
+            host,
+            official,
+            path,
+            any_depth,
+            segments,
+            literal_name,
+            rule,
+            source,
+        })
+    }
+
+    /// The entry as the administrator wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    fn text(&self, span: &Range<usize>) -> &str {
+        self.source.get(span.clone()).unwrap_or_default()
+    }
+
+    /// The registry host in lowercase; `None` for Docker Hub.
+    fn host(&self) -> Option<&str> {
+        match &self.host {
+            None => None,
+            Some(Host::Written(span)) => Some(self.text(span)),
+            Some(Host::Lowercased(host)) => Some(host),
+        }
+    }
+
+    /// The path segments, `library` of official images first.
+    fn segments(&self) -> impl DoubleEndedIterator<Item = &str> {
+        let official = self.official.then_some("library");
+        official.into_iter().chain(self.text(&self.path).split('/'))
+    }
+
+    /// Whether the entry names exactly one repository, with no wildcard in host or path.
+    pub fn names_one_repository(&self) -> bool {
+        self.literal_name
+    }
+
+    /// Whether this entry exempts the image.
+    pub fn matches(&self, image: &ImageRef<'_>) -> bool {
+        self.registry_admits(image) && self.path_admits(image) && self.rule_admits(image)
+    }
+
+    /// Whether the registries agree: Docker Hub with Docker Hub, a host with a host, label
+    /// by label. A `*` stays within one label of the host and never reaches the port, so
+    /// `*.gcr.io` is `eu.gcr.io`, not `evil.eu.gcr.io`, and `registry.example.c*` is not
+    /// `registry.example.com:5000`.
+    pub fn registry_admits(&self, image: &ImageRef<'_>) -> bool {
+        match (self.host(), image.host()) {
+            (None, None) => true,
+            (Some(pattern), Some(host)) => host_matches(pattern, host),
+            _ => false,
+        }
+    }
+
+    fn path_admits(&self, image: &ImageRef<'_>) -> bool {
+        let image_segments = image.parts().segments();
+        let count = image.segment_count();
+        match self.any_depth {
+            None => {
+                count == self.segments
+                    && self
+                        .segments()
+                        .zip(image_segments)
+                        .all(|(pattern, segment)| glob::matches(pattern, segment))
+            }
+            // `**` stands for any number of whole segments, none included: the segments
+            // before it match the front of the image's path, those after it the back.
+            Some(before) => {
+                let after = self.segments - before - 1;
+                count >= before + after
+                    && self
+                        .segments()
+                        .take(before)
+                        .zip(image.parts().segments())
+                        .all(|(pattern, segment)| glob::matches(pattern, segment))
+                    && self
+                        .segments()
+                        .rev()
+                        .take(after)
+                        .zip(image_segments.rev())
+                        .all(|(pattern, segment)| glob::matches(pattern, segment))
             }
         }
-        let rule = match (parts.digest, parts.tag) {
-            (Some(digest), _) => ReferenceRule::Digest(digest.to_owned()),
-            (None, Some(tag)) if parts.tag_written => ReferenceRule::Tag(Glob::new(tag)),
-            (None, _) => ReferenceRule::Any,
-        };
-        Ok(ImagePattern {
-            source: entry.to_owned(),
-            registry: RegistryPattern::new(&parts.registry),
-            path,
-            rule,
-        })
+    }
+
+    /// Whether the tag or digest rule holds.
+    pub fn rule_admits(&self, image: &ImageRef<'_>) -> bool {
+        match &self.rule {
+            ReferenceRule::Any => true,
+            ReferenceRule::Tag(tag) => {
+                image.digest().is_none()
+                    && image
+                        .tag()
+                        .is_some_and(|written| glob::matches(self.text(tag), written))
+            }
+            ReferenceRule::Digest(digest) => image.digest() == Some(self.text(digest)),
+        }
     }
 }
 
-impl fmt::Display for ImagePattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
+/// Whether a lowercase host pattern matches a lowercase `host[:port]`: the same port, and
+/// the same number of labels, each matched by its glob. IPv6 addresses have no wildcards.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    if glob::is_literal(pattern) {
+        return pattern == host;
+    }
+    let (pattern_host, pattern_port) = grammar::split_port(pattern);
+    let (image_host, image_port) = grammar::split_port(host);
+    if pattern_port != image_port {
+        return false;
+    }
+    let mut labels = image_host.split('.');
+    pattern_host.split('.').all(|label_pattern| {
+        labels
+            .next()
+            .is_some_and(|label| glob::matches(label_pattern, label))
+    }) && labels.next().is_none()
+}
+
+impl FromStr for ImagePattern<'static> {
+    type Err = ImagePatternError;
+
+    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+        ImagePattern::new(Cow::Owned(entry.to_owned()))
     }
 }
 
@@ -248,7 +273,7 @@ mod tests {
 
     fn matches(entry: &str, image: &str) -> bool {
         let pattern: ImagePattern = entry.parse().unwrap();
-        let image: ImageRef = image.parse().unwrap();
+        let image = ImageRef::parse(image).unwrap();
         pattern.matches(&image)
     }
 
@@ -407,12 +432,13 @@ mod tests {
         "busybox@sha256:0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
         ImagePatternError::Invalid(GrammarError::DigestCase)
     )]
+    #[case::two_any_depths("ghcr.io/**/tools/**/agent", ImagePatternError::SecondAnyDepth)]
     #[case::double_star_inside_segment(
         "ghcr.io/acme/a**",
         ImagePatternError::AnyDepthInsideSegment
     )]
     fn refused_entries(#[case] entry: &str, #[case] error: ImagePatternError) {
-        assert_eq!(entry.parse::<ImagePattern>(), Err(error));
+        assert_eq!(entry.parse::<ImagePattern>().err(), Some(error));
     }
 
     #[rstest]

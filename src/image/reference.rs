@@ -1,10 +1,10 @@
 //! Image references, normalised the way the container runtime resolves them, so that two
 //! spellings of one image can never be judged differently.
 
+use std::borrow::Cow;
 use std::fmt;
-use std::str::FromStr;
 
-use super::grammar::{self, GrammarError, Wildcards};
+use super::grammar::{self, GrammarError, Parts, Registry, Wildcards};
 
 /// Why an image string is not a reference the runtime could pull.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,65 +17,92 @@ pub enum ImageRefError {
     ImageId,
 }
 
-/// A normalised image reference: `nginx` is `docker.io/library/nginx:latest`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    /// `registry/repository`, the registry host lowercased.
-    name: String,
-    /// Where the registry ends in `name`.
-    registry_len: usize,
-    /// `latest` when the image names neither tag nor digest, as the runtime assumes.
-    tag: Option<String>,
-    digest: Option<String>,
+/// An image reference as the runtime resolves it, borrowed from the text: `nginx` is
+/// `docker.io/library/nginx:latest`. Two spellings of one image compare equal.
+#[derive(Debug, Clone)]
+pub struct ImageRef<'a> {
+    parts: Parts<'a>,
+    /// The registry host in lowercase, for matching; empty for Docker Hub.
+    host: Cow<'a, str>,
+    /// How many path segments the repository has, `library` of official images included.
+    segments: usize,
 }
 
-impl ImageRef {
-    /// `registry/repository`, the key exact image entries are indexed by.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn registry(&self) -> &str {
-        self.name.get(..self.registry_len).unwrap_or_default()
-    }
-
-    pub fn repository(&self) -> &str {
-        self.name.get(self.registry_len + 1..).unwrap_or_default()
-    }
-
-    pub fn tag(&self) -> Option<&str> {
-        self.tag.as_deref()
-    }
-
-    pub fn digest(&self) -> Option<&str> {
-        self.digest.as_deref()
-    }
-}
-
-impl FromStr for ImageRef {
-    type Err = ImageRefError;
-
-    fn from_str(image: &str) -> Result<Self, Self::Err> {
+impl<'a> ImageRef<'a> {
+    /// Reads an image as the runtime would: an image ID, or text outside the grammar, is an
+    /// error. Allocates only for a registry host written with uppercase letters.
+    pub fn parse(image: &'a str) -> Result<Self, ImageRefError> {
         if grammar::is_image_id(image) {
             return Err(ImageRefError::ImageId);
         }
         let parts = grammar::parse(image, Wildcards::Refused)?;
+        let host = match parts.registry {
+            Registry::DockerHub => Cow::Borrowed(""),
+            Registry::Host(host) if host.bytes().any(|c| c.is_ascii_uppercase()) => {
+                Cow::Owned(host.to_ascii_lowercase())
+            }
+            Registry::Host(host) => Cow::Borrowed(host),
+        };
         Ok(ImageRef {
-            registry_len: parts.registry.len(),
-            name: format!("{}/{}", parts.registry, parts.repository),
-            tag: parts.tag.map(str::to_owned),
-            digest: parts.digest.map(str::to_owned),
+            segments: parts.segment_count(),
+            parts,
+            host,
         })
+    }
+
+    pub fn parts(&self) -> &Parts<'a> {
+        &self.parts
+    }
+
+    /// The registry host in lowercase; `None` for Docker Hub.
+    pub fn host(&self) -> Option<&str> {
+        match self.parts.registry {
+            Registry::DockerHub => None,
+            Registry::Host(_) => Some(&self.host),
+        }
+    }
+
+    /// The number of path segments, `library` of official images included.
+    pub fn segment_count(&self) -> usize {
+        self.segments
+    }
+
+    /// The registry as the runtime names it (`docker.io` for Docker Hub).
+    pub fn registry(&self) -> Cow<'a, str> {
+        self.parts.registry_name()
+    }
+
+    /// The repository as the runtime names it (`library/nginx` for `nginx`).
+    pub fn repository(&self) -> Cow<'a, str> {
+        self.parts.repository_name()
+    }
+
+    /// The tag the runtime pulls: `latest` when neither tag nor digest is written.
+    pub fn tag(&self) -> Option<&'a str> {
+        self.parts.effective_tag()
+    }
+
+    pub fn digest(&self) -> Option<&'a str> {
+        self.parts.digest
     }
 }
 
-impl fmt::Display for ImageRef {
+impl PartialEq for ImageRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.registry() == other.registry()
+            && self.repository() == other.repository()
+            && self.tag() == other.tag()
+            && self.digest() == other.digest()
+    }
+}
+
+impl fmt::Display for ImageRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if let Some(tag) = &self.tag {
+        write!(f, "{}/{}", self.registry(), self.repository())?;
+        if let Some(tag) = self.tag() {
             write!(f, ":{tag}")?;
         }
-        if let Some(digest) = &self.digest {
+        if let Some(digest) = self.digest() {
             write!(f, "@{digest}")?;
         }
         Ok(())
@@ -89,8 +116,8 @@ mod tests {
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-    fn image(s: &str) -> ImageRef {
-        s.parse().unwrap()
+    fn image(s: &str) -> ImageRef<'_> {
+        ImageRef::parse(s).unwrap()
     }
 
     #[rstest]
@@ -129,7 +156,7 @@ mod tests {
     #[case::short_digest("nginx@sha256:abc")]
     #[case::trailing_colon("nginx:")]
     fn invalid_references_are_errors(#[case] written: &str) {
-        assert!(written.parse::<ImageRef>().is_err(), "{written:?}");
+        assert!(ImageRef::parse(written).is_err(), "{written:?}");
     }
 
     #[rstest]
@@ -140,7 +167,7 @@ mod tests {
     #[case::bare_id_prefix("0123456789ab")]
     #[case::bare_short_hex("cafe")]
     fn image_ids_are_not_references(#[case] written: &str) {
-        assert_eq!(written.parse::<ImageRef>(), Err(ImageRefError::ImageId));
+        assert_eq!(ImageRef::parse(written).err(), Some(ImageRefError::ImageId));
     }
 
     #[rstest]
@@ -150,6 +177,6 @@ mod tests {
     #[case::not_only_hex("coffee")]
     #[case::hex_with_digest(&format!("cafe@{DIGEST}"))]
     fn names_that_only_look_like_ids_are_references(#[case] written: &str) {
-        assert!(written.parse::<ImageRef>().is_ok(), "{written:?}");
+        assert!(ImageRef::parse(written).is_ok(), "{written:?}");
     }
 }
