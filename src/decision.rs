@@ -56,7 +56,15 @@ pub enum ImageProblem {
     NotExempt,
     Missing,
     Invalid(String),
+    /// Not judged: the pod names more than [`MAX_DISTINCT_IMAGES`] distinct images.
+    NotChecked,
 }
+
+/// The most distinct images judged in one pod spec. Judging an image costs up to a
+/// comparison with every entry, so this bounds a request's work, whatever the settings, far
+/// below policy-server's timeout; a pod of more distinct images than this, which no
+/// workload has, is not exempt by its images.
+pub const MAX_DISTINCT_IMAGES: usize = 128;
 
 /// An image that keeps the pod from being exempt, with the container or volume naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,14 +234,22 @@ fn judge_images<'r>(
             ImageProblem::Missing
         } else {
             let verdict = match judged.as_mut() {
-                Some(judged) => judged
-                    .entry(written)
-                    .or_insert_with(|| images.judge(written))
-                    .clone(),
-                None => images.judge(written),
+                Some(judged) => match judged.get(written) {
+                    Some(known) => Some(known.clone()),
+                    None if judged.len() >= MAX_DISTINCT_IMAGES => None,
+                    None => Some(
+                        judged
+                            .entry(written)
+                            .or_insert_with(|| images.judge(written))
+                            .clone(),
+                    ),
+                },
+                None => Some(images.judge(written)),
             };
             match verdict {
-                Judged::Exempt(index) => match images.entry(index) {
+                // Past the bound: not judged, so not exempt.
+                None => ImageProblem::NotChecked,
+                Some(Judged::Exempt(index)) => match images.entry(index) {
                     Some(entry) => {
                         exempt.add(index, entry.as_str(), || text(pod_image.image));
                         continue;
@@ -241,10 +257,10 @@ fn judge_images<'r>(
                     // Not reachable: the index came from these entries. Fail closed.
                     None => ImageProblem::NotExempt,
                 },
-                Judged::NotExempt => ImageProblem::NotExempt,
+                Some(Judged::NotExempt) => ImageProblem::NotExempt,
                 // Text that is not UTF-8 cannot be an image; it is reported as missing.
-                Judged::NotText => ImageProblem::Missing,
-                Judged::Invalid(e) => ImageProblem::Invalid(e.to_string()),
+                Some(Judged::NotText) => ImageProblem::Missing,
+                Some(Judged::Invalid(e)) => ImageProblem::Invalid(e.to_string()),
             }
         };
         denied.total += 1;

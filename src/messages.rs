@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::decision::{DeniedImage, Exemption, ImageProblem, Rejection, Subject};
+use crate::decision::{
+    DeniedImage, Exemption, ImageProblem, Rejection, Subject, MAX_DISTINCT_IMAGES,
+};
 use crate::request::Unreadable;
 use crate::settings::{EntryError, EXEMPT_IMAGES, EXEMPT_NAMESPACES};
 use crate::workload::{ImageField, PodSpecLocation};
@@ -73,6 +75,14 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
             out.push_str(" has no image reference")
         }
         ImageProblem::Missing => out.push_str(" has no image"),
+        ImageProblem::NotChecked => {
+            out.push_str(" image ");
+            push_shown(out, denied.image);
+            let _ = write!(
+                out,
+                " was not checked: the pod names more than {MAX_DISTINCT_IMAGES} distinct images"
+            );
+        }
         ImageProblem::Invalid(why) => {
             out.push_str(" image ");
             push_shown(out, denied.image);

@@ -15,6 +15,12 @@ use crate::namespace::{NamespaceExemptions, NamespacePattern, NamespacePatternEr
 pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
 pub const EXEMPT_IMAGES: &str = "exempt_images";
 
+/// The most entries either list may have. An image is compared with every image entry,
+/// and a pod spec has at most [`crate::decision::MAX_DISTINCT_IMAGES`] images judged, so
+/// this bounds the work of any request far below policy-server's timeout; real settings
+/// have a few dozen entries.
+pub const MAX_ENTRIES: usize = 128;
+
 /// The settings document, its entries borrowed from the settings bytes unless they have
 /// escapes. Unknown keys are refused: a typo such as `exempt_namespace` must not silently
 /// exempt nothing.
@@ -53,6 +59,9 @@ pub enum SettingsError {
     /// Every entry that was refused, so one round trip fixes them all.
     #[error("{}", messages::entry_errors(.0))]
     Entries(Vec<EntryError>),
+    /// A list longer than [`MAX_ENTRIES`].
+    #[error("{key} has {count} entries; at most {MAX_ENTRIES} are allowed, which bounds the work of every request")]
+    TooManyEntries { key: &'static str, count: usize },
 }
 
 /// What the settings exempt, every entry checked.
@@ -74,6 +83,14 @@ impl<'s> Exemptions<'s> {
     }
 
     fn compile(raw: RawSettings<'s>) -> Result<Self, SettingsError> {
+        for (key, count) in [
+            (EXEMPT_NAMESPACES, raw.exempt_namespaces.len()),
+            (EXEMPT_IMAGES, raw.exempt_images.len()),
+        ] {
+            if count > MAX_ENTRIES {
+                return Err(SettingsError::TooManyEntries { key, count });
+            }
+        }
         let mut errors = Vec::new();
         let namespaces =
             parse_entries(EXEMPT_NAMESPACES, raw.exempt_namespaces, &mut errors, |e| {
@@ -248,6 +265,18 @@ mod tests {
     fn refused_entries_are_named(#[case] settings: &str, #[case] expected: &str) {
         let message = error(settings);
         assert!(message.contains(expected), "{message}");
+    }
+
+    #[test]
+    fn a_list_may_have_at_most_128_entries() {
+        let entries = |n: usize| -> Vec<String> { (0..n).map(|i| format!("team-{i}")).collect() };
+        let settings = |n| serde_json::json!({"exempt_namespaces": entries(n)}).to_string();
+        assert!(Exemptions::from_json(settings(MAX_ENTRIES).as_bytes()).is_ok());
+        let message = error(&settings(MAX_ENTRIES + 1));
+        assert_eq!(
+            message,
+            "exempt_namespaces has 129 entries; at most 128 are allowed, which bounds the work of every request"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use host_network_policy::decision::MAX_DISTINCT_IMAGES;
 use host_network_policy::{check_settings, evaluate};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use rstest::rstest;
@@ -103,10 +104,31 @@ fn a_three_megabyte_request_of_many_small_fields_gets_its_verdict() {
 
 const CILIUM: &str = r#"{"exempt_images": ["quay.io/cilium/*"]}"#;
 
+/// `n` containers drawn from 16 exempt images: pods repeat their images.
 fn cilium_containers(n: usize) -> Vec<Value> {
     (0..n)
-        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/cilium/agent-{i}:v1")}))
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/cilium/agent-{}:v1", i % 16)}))
         .collect()
+}
+
+#[test]
+fn a_pod_of_more_distinct_images_than_are_judged_is_not_exempt() {
+    let containers: Vec<Value> = (0..=MAX_DISTINCT_IMAGES)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/cilium/agent-{i}:v1")}))
+        .collect();
+    let message = rejected_as_read(&judge(&daemonset(true, Value::Array(containers)), CILIUM));
+    let last = MAX_DISTINCT_IMAGES;
+    assert!(
+        message.contains(&format!(
+            r#"container "c{last}" image "quay.io/cilium/agent-{last}:v1" was not checked: the pod names more than {MAX_DISTINCT_IMAGES} distinct images"#
+        )),
+        "{message}"
+    );
+    // One fewer, and every image is judged and exempt.
+    let containers: Vec<Value> = (0..MAX_DISTINCT_IMAGES)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/cilium/agent-{i}:v1")}))
+        .collect();
+    assert!(judge(&daemonset(true, Value::Array(containers)), CILIUM).accepted);
 }
 
 #[test]
@@ -274,4 +296,124 @@ fn nesting_just_under_the_limit_is_read() {
     let request = request.replacen(r#""group": """#, r#""group": "apps""#, 1);
     let response = judge_text(&request, "{}");
     assert!(response.accepted, "{:?}", response.message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost grows linearly with the size of what is matched: each adversarial shape is judged at
+// one and at four times its size, and the median cost may grow about four times, not sixteen.
+// Medians of repeated runs, compared with each other: a ratio, never an absolute time.
+
+/// A Pod on the host network with these images, one container each.
+fn pod_of(images: &[String]) -> String {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+        .collect();
+    json!({
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "namespace": "default", "operation": "CREATE",
+        "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true, "containers": containers}}
+    })
+    .to_string()
+}
+
+/// The median time to judge `payload`, over enough runs that one slow run does not count.
+fn median_cost(payload: &[u8]) -> Duration {
+    let mut runs: Vec<Duration> = (0..9)
+        .map(|_| {
+            let started = Instant::now();
+            let response = evaluate(payload);
+            let elapsed = started.elapsed();
+            assert!(response.message.is_some() || response.accepted);
+            elapsed
+        })
+        .collect();
+    runs.sort_unstable();
+    runs[runs.len() / 2]
+}
+
+/// `scale` one-letter segments: `a/b/c/...`.
+fn segments(scale: usize, salt: usize) -> String {
+    (0..scale)
+        .map(|s| char::from(b'a' + ((s * 7 + salt) % 26) as u8).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// An adversarial shape at size `scale`: (images, image entries).
+type Shape = fn(usize) -> (Vec<String>, Vec<String>);
+
+/// 64 distinct images of `scale` segments against 64 entries of `scale / 4` single-segment
+/// globs before their `**` and as many after it, that match the front of every image and
+/// never its end: each comparison walks both ends of the path.
+fn globs_around_any_depth(scale: usize) -> (Vec<String>, Vec<String>) {
+    let images = (0..64)
+        .map(|i| format!("registry.example.com/{}/end{i}", segments(scale, i)))
+        .collect();
+    let globs = |n: usize| vec!["*"; n].join("/");
+    let entries = (0..64)
+        .map(|n| {
+            format!(
+                "registry.example.com/{}/**/{}/x{n}",
+                globs(scale / 4),
+                globs(scale / 4)
+            )
+        })
+        .collect();
+    (images, entries)
+}
+
+/// 64 distinct images whose tags are `scale` characters long against 64 tag globs with
+/// pieces to find in them, which they never complete.
+fn long_tags_under_tag_globs(scale: usize) -> (Vec<String>, Vec<String>) {
+    let images = (0..64)
+        .map(|i| {
+            format!(
+                "quay.io/prometheus/node-exporter:v1.{}{i}",
+                "ab".repeat(scale / 2)
+            )
+        })
+        .collect();
+    let entries = (0..64)
+        .map(|n| format!("quay.io/prometheus/node-exporter:v1.*a*b*x{n}*"))
+        .collect();
+    (images, entries)
+}
+
+/// 64 distinct images `scale` segments deep under `ghcr.io/acme/`, after 63 entries of the
+/// same prefix that they do not match, and the `ghcr.io/acme/**` that exempts them last.
+fn deep_paths_under_any_depth(scale: usize) -> (Vec<String>, Vec<String>) {
+    let images = (0..64)
+        .map(|i| format!("ghcr.io/acme/{}/tool{i}", segments(scale, i)))
+        .collect();
+    let mut entries: Vec<String> = (0..63)
+        .map(|n| format!("ghcr.io/acme/{}/**/x{n}", segments(scale / 2, 0)))
+        .collect();
+    entries.push("ghcr.io/acme/**".to_owned());
+    (images, entries)
+}
+
+#[rstest]
+#[case::globs_around_any_depth(globs_around_any_depth as Shape)]
+#[case::long_tags_under_tag_globs(long_tags_under_tag_globs as Shape)]
+#[case::deep_paths_under_any_depth(deep_paths_under_any_depth as Shape)]
+fn matching_cost_grows_linearly_with_the_size_of_images_and_entries(#[case] shape: Shape) {
+    // 30 and 120: the longest paths stay within the 255 characters of a repository name.
+    let payload = |scale: usize| {
+        let (images, entries) = shape(scale);
+        let settings = json!({"exempt_images": entries}).to_string();
+        assert!(check_settings(settings.as_bytes()).valid, "{settings}");
+        format!(
+            r#"{{"request": {}, "settings": {settings}}}"#,
+            pod_of(&images)
+        )
+        .into_bytes()
+    };
+    let (small, large) = (payload(30), payload(120));
+    // Warm the allocator and caches on both before measuring.
+    let _ = (evaluate(&small), evaluate(&large));
+    let ratio = median_cost(&large).as_secs_f64() / median_cost(&small).as_secs_f64();
+    // Four times the size: about four times the cost when linear, sixteen when quadratic.
+    assert!(ratio < 8.0, "4x the size cost {ratio:.1}x");
 }

@@ -22,6 +22,10 @@ const MAX_REPOSITORY_LEN: usize = 255;
 const MAX_HOST_LEN: usize = 255;
 /// A tag is one word character and up to 127 more.
 const MAX_TAG_LEN: usize = 128;
+/// The longest valid reference: host, repository, tag and a sha512 digest, each at its
+/// limit. Anything longer is refused before it is read further.
+const MAX_REFERENCE_LEN: usize =
+    MAX_HOST_LEN + 1 + MAX_REPOSITORY_LEN + 1 + MAX_TAG_LEN + 1 + "sha512:".len() + 128;
 
 /// Why a string is not an image reference.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +38,8 @@ pub enum GrammarError {
     NameTooLong,
     #[error("has a registry host longer than {MAX_HOST_LEN} characters")]
     HostTooLong,
+    #[error("is longer than {MAX_REFERENCE_LEN} characters, more than any valid reference")]
+    TooLong,
     #[error("has an invalid tag: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")]
     InvalidTag,
     #[error("has an invalid digest: expected ALGORITHM:HEX, such as sha256: and 64 hex digits")]
@@ -168,6 +174,9 @@ fn is_docker_hub_in_other_case(host: &str) -> bool {
 pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, GrammarError> {
     if reference.is_empty() {
         return Err(GrammarError::Empty);
+    }
+    if reference.len() > MAX_REFERENCE_LEN {
+        return Err(GrammarError::TooLong);
     }
     let (name_and_tag, digest) = match reference.split_once('@') {
         Some((name, digest)) => (name, Some(check_digest(digest)?)),
@@ -529,6 +538,24 @@ mod tests {
         assert_eq!(
             names(&parts),
             ("docker.io".to_owned(), "library/nginx".to_owned())
+        );
+    }
+
+    #[test]
+    fn nothing_longer_than_the_longest_valid_reference_is_read() {
+        let longest = format!(
+            "{}.io/{}:{}@sha512:{}",
+            "h".repeat(MAX_HOST_LEN - 3),
+            "r".repeat(MAX_REPOSITORY_LEN),
+            "t".repeat(MAX_TAG_LEN),
+            "0".repeat(128)
+        );
+        assert_eq!(longest.len(), MAX_REFERENCE_LEN);
+        assert!(parse(&longest, Wildcards::Refused).is_ok());
+        let longer = format!("{longest}0");
+        assert_eq!(
+            parse(&longer, Wildcards::Refused),
+            Err(GrammarError::TooLong)
         );
     }
 

@@ -190,8 +190,8 @@ impl<'s> ImagePattern<'s> {
     }
 
     fn path_admits(&self, image: &ImageRef<'_>) -> bool {
-        let image_segments = image.parts().segments();
-        let count = image.segment_count();
+        let image_segments = image.segments();
+        let count = image_segments.len();
         match self.any_depth {
             None => {
                 count == self.segments
@@ -208,13 +208,13 @@ impl<'s> ImagePattern<'s> {
                     && self
                         .segments()
                         .take(before)
-                        .zip(image.parts().segments())
+                        .zip(image_segments)
                         .all(|(pattern, segment)| glob::matches(pattern, segment))
                     && self
                         .segments()
                         .rev()
                         .take(after)
-                        .zip(image_segments.rev())
+                        .zip(image_segments.iter().rev())
                         .all(|(pattern, segment)| glob::matches(pattern, segment))
             }
         }

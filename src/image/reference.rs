@@ -24,8 +24,9 @@ pub struct ImageRef<'a> {
     parts: Parts<'a>,
     /// The registry host in lowercase, for matching; empty for Docker Hub.
     host: Cow<'a, str>,
-    /// How many path segments the repository has, `library` of official images included.
-    segments: usize,
+    /// The repository's path segments, `library` of official images first: split once,
+    /// since an image is compared with every entry.
+    segments: Vec<&'a str>,
 }
 
 impl<'a> ImageRef<'a> {
@@ -44,7 +45,7 @@ impl<'a> ImageRef<'a> {
             Registry::Host(host) => Cow::Borrowed(host),
         };
         Ok(ImageRef {
-            segments: parts.segment_count(),
+            segments: parts.segments().collect(),
             parts,
             host,
         })
@@ -62,9 +63,9 @@ impl<'a> ImageRef<'a> {
         }
     }
 
-    /// The number of path segments, `library` of official images included.
-    pub fn segment_count(&self) -> usize {
-        self.segments
+    /// The path segments, `library` of official images first.
+    pub fn segments(&self) -> &[&'a str] {
+        &self.segments
     }
 
     /// The registry as the runtime names it (`docker.io` for Docker Hub).

@@ -89,6 +89,45 @@ pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
         );
     }
 
+    // The bound on a request's work: 2 MiB requests built to make matching expensive,
+    // against 128 image entries, the most the settings accept.
+    println!();
+    println!(
+        "{:<38} {:>9} {:>7} {:>11} {:>11} {:>11} {:>6}",
+        "adversarial (128 entries)",
+        "request",
+        "verdict",
+        "policy med",
+        "policy p95",
+        "floor med",
+        "ratio"
+    );
+    for row in fixtures::adversarial::all() {
+        let request = AdmissionRequest::from_document(row.fixture.request.clone())?;
+        let settings = serde_json::to_vec(&row.settings)?;
+        for evaluator in &fresh {
+            evaluator
+                .validate_settings(&settings)?
+                .into_result()
+                .with_context(|| format!("settings of {}", row.fixture.name))?;
+        }
+        let payload = request.validate_payload(&row.settings)?;
+        let [policy_fresh, floor_fresh] = &fresh;
+        let (on_policy, on_floor) =
+            measure(policy_fresh, Some(floor_fresh), &payload, args.measurement)?;
+        let on_floor = on_floor.context("the floor was not measured")?;
+        println!(
+            "{:<38} {:>9} {:>7} {:>11} {:>11} {:>11} {:>6.2}",
+            row.fixture.name,
+            Bytes(payload.len() as u64),
+            on_policy.verdict.label(),
+            Human(on_policy.summary.median),
+            Human(on_policy.summary.p95),
+            Human(on_floor.summary.median),
+            on_policy.summary.ratio_to(&on_floor.summary),
+        );
+    }
+
     let big = fixtures::pod_3mib();
     let request = AdmissionRequest::from_document(big.request)?;
     let settings = serde_json::json!({});
