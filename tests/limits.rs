@@ -9,8 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use host_network_policy::decision::MAX_DISTINCT_IMAGES;
-use host_network_policy::{check_settings, evaluate};
+use host_network_policy::{check_settings, evaluate, MAX_DISTINCT_IMAGES};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use rstest::rstest;
 use serde_json::{json, Value};

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use host_network_policy::check_settings;
-use host_network_policy::workload::ImageField;
+use host_network_policy::ImageField;
 use serde::Deserialize;
 use serde_yaml::Value;
 

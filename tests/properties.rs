@@ -9,8 +9,8 @@
     clippy::indexing_slicing
 )]
 
-use host_network_policy::image::{ImagePattern, ImageRef};
 use host_network_policy::{check_settings, evaluate};
+use host_network_policy::{ImagePattern, ImageRef};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

@@ -2,7 +2,7 @@
 //! is idempotent, and an entry without wildcards matches the image spelled the same way.
 #![no_main]
 
-use host_network_policy::image::{ImagePattern, ImageRef};
+use host_network_policy::{ImagePattern, ImageRef};
 use libfuzzer_sys::fuzz_target;
 
 fn check(image: &str, entry: &str) {

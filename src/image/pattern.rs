@@ -65,9 +65,6 @@ pub struct ImagePattern<'s> {
     any_depth: Option<usize>,
     /// How many path segments there are, `library` and `**` counted.
     segments: usize,
-    /// Whether neither host nor path has a wildcard, so that the entry names exactly one
-    /// repository.
-    literal_name: bool,
     rule: ReferenceRule,
 }
 
@@ -125,11 +122,6 @@ impl<'s> ImagePattern<'s> {
             (None, None) => ReferenceRule::Any,
         };
         let any_depth = parts.segments().position(|segment| segment == "**");
-        let literal_name = !parts.path.contains('*')
-            && match parts.registry {
-                Registry::DockerHub => true,
-                Registry::Host(host) => glob::is_literal(host),
-            };
         let (official, path, segments) = (parts.official, span(parts.path), parts.segment_count());
         Ok(ImagePattern {
             host,
@@ -137,7 +129,6 @@ impl<'s> ImagePattern<'s> {
             path,
             any_depth,
             segments,
-            literal_name,
             rule,
             source,
         })
@@ -167,11 +158,6 @@ impl<'s> ImagePattern<'s> {
         official.into_iter().chain(self.text(&self.path).split('/'))
     }
 
-    /// Whether the entry names exactly one repository, with no wildcard in host or path.
-    pub fn names_one_repository(&self) -> bool {
-        self.literal_name
-    }
-
     /// Whether this entry exempts the image.
     pub fn matches(&self, image: &ImageRef<'_>) -> bool {
         self.registry_admits(image) && self.path_admits(image) && self.rule_admits(image)
@@ -181,7 +167,7 @@ impl<'s> ImagePattern<'s> {
     /// by label. A `*` stays within one label of the host and never reaches the port, so
     /// `*.gcr.io` is `eu.gcr.io`, not `evil.eu.gcr.io`, and `registry.example.c*` is not
     /// `registry.example.com:5000`.
-    pub fn registry_admits(&self, image: &ImageRef<'_>) -> bool {
+    fn registry_admits(&self, image: &ImageRef<'_>) -> bool {
         match (self.host(), image.host()) {
             (None, None) => true,
             (Some(pattern), Some(host)) => host_matches(pattern, host),
@@ -221,7 +207,7 @@ impl<'s> ImagePattern<'s> {
     }
 
     /// Whether the tag or digest rule holds.
-    pub fn rule_admits(&self, image: &ImageRef<'_>) -> bool {
+    fn rule_admits(&self, image: &ImageRef<'_>) -> bool {
         match &self.rule {
             ReferenceRule::Any => true,
             ReferenceRule::Tag(tag) => {

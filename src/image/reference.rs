@@ -51,10 +51,6 @@ impl<'a> ImageRef<'a> {
         })
     }
 
-    pub fn parts(&self) -> &Parts<'a> {
-        &self.parts
-    }
-
     /// The registry host in lowercase; `None` for Docker Hub.
     pub fn host(&self) -> Option<&str> {
         match self.parts.registry {
