@@ -108,8 +108,14 @@ lint-workflows:
 unit-tests: ## cargo test for the whole workspace
 	$(CARGO) test --workspace --release
 
+# The fuzz targets are their own crate (cargo-fuzz needs nightly to run them); compiling
+# them here keeps them from rotting.
+.PHONY: fuzz-check
+fuzz-check:
+	cd fuzz && $(CARGO) check --locked
+
 .PHONY: test
-test: fmt-check clippy unit-tests e2e-tests ## Everything CI runs: fmt, clippy, cargo test, wasm build, e2e
+test: fmt-check clippy unit-tests fuzz-check e2e-tests ## Everything CI runs: fmt, clippy, cargo test, fuzz targets compiled, wasm build, e2e
 
 .PHONY: e2e-tests
 e2e-tests: policy.wasm runner ## Run e2e.bats against the compiled policy (kwctl, or the runner)

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::image::Judged;
+use crate::image::ImageVerdict;
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
 use crate::view::LazyText;
@@ -20,7 +20,7 @@ pub struct Subject<'r> {
 
 /// Why a request was let through without a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unconcerned {
+pub enum AllowedBecause {
     /// DELETE and CONNECT create no pod.
     Operation,
     /// The object has no pod spec where its kind keeps one.
@@ -91,10 +91,10 @@ pub struct Rejection<'r> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict<'r> {
-    Allowed(Unconcerned),
+    Allowed(AllowedBecause),
     Exempt(Exemption<'r>),
     /// An UPDATE that leaves an existing host-network pod spec untouched.
-    Kept {
+    KeptOnUpdate {
         location: PodSpecLocation,
     },
     Rejected(Rejection<'r>),
@@ -122,21 +122,21 @@ pub fn decide<'r>(
         namespace: request.namespace(),
         name: request.name(),
     };
-    let verdict = judge(request, payload, exemptions, subject.namespace);
+    let verdict = verdict_for(request, payload, exemptions, subject.namespace);
     Decision { subject, verdict }
 }
 
-fn judge<'r>(
+fn verdict_for<'r>(
     request: &'r AdmissionRequest<'r>,
     payload: &[u8],
     exemptions: &'r LazyExemptions<'_>,
     namespace: &'r str,
 ) -> Verdict<'r> {
     if creates_no_pod(&request.operation) {
-        return Verdict::Allowed(Unconcerned::Operation);
+        return Verdict::Allowed(AllowedBecause::Operation);
     }
     let Some(object) = &request.object else {
-        return Verdict::Allowed(Unconcerned::NoPodSpec);
+        return Verdict::Allowed(AllowedBecause::NoPodSpec);
     };
     let mut found_pod_spec = false;
     let mut on_host_network: Vec<(PodSpecLocation, PodImages<'r, 'r>)> = Vec::new();
@@ -150,9 +150,9 @@ fn judge<'r>(
     }
     if on_host_network.is_empty() {
         return Verdict::Allowed(if found_pod_spec {
-            Unconcerned::NoHostNetwork
+            AllowedBecause::NoHostNetwork
         } else {
-            Unconcerned::NoPodSpec
+            AllowedBecause::NoPodSpec
         });
     }
     let exemptions = match exemptions.get() {
@@ -166,7 +166,7 @@ fn judge<'r>(
     let mut entries = Vec::new();
     let mut rejections = Vec::new();
     for (location, images) in on_host_network {
-        match judge_images(images, exemptions) {
+        match check_images(images, exemptions) {
             Ok(used) => merge_entry_uses(&mut entries, used),
             Err(denied) => rejections.push(Rejection {
                 location,
@@ -186,7 +186,7 @@ fn judge<'r>(
         && pod_spec_unchanged(payload, first.location)
         && rejections.all(|r| pod_spec_unchanged(payload, r.location))
     {
-        return Verdict::Kept {
+        return Verdict::KeptOnUpdate {
             location: first.location,
         };
     }
@@ -210,7 +210,7 @@ pub struct Denied<'r> {
 /// The pod is exempt through its images only if every one of them is, image volumes
 /// included: one image that is not, or is missing or unreadable, and the pod is judged like
 /// any other.
-fn judge_images<'r>(
+fn check_images<'r>(
     pod_images: PodImages<'r, 'r>,
     exemptions: &'r Exemptions<'_>,
 ) -> Result<Vec<EntryUse<'r>>, Denied<'r>> {
@@ -225,7 +225,7 @@ fn judge_images<'r>(
     // image is judged once. std's keyed hash, since the images come from the request and a
     // hash they could collide would make every look-up a scan; its key costs a host call,
     // so a pod of one image does without.
-    let mut judged: Option<HashMap<&'r [u8], Judged>> =
+    let mut judged: Option<HashMap<&'r [u8], ImageVerdict>> =
         (pod_images.iter().nth(1).is_some()).then(HashMap::new);
     for pod_image in pod_images.iter() {
         any_container |= pod_image.field.is_container();
@@ -240,16 +240,16 @@ fn judge_images<'r>(
                     None => Some(
                         judged
                             .entry(written)
-                            .or_insert_with(|| images.judge(written))
+                            .or_insert_with(|| images.verdict(written))
                             .clone(),
                     ),
                 },
-                None => Some(images.judge(written)),
+                None => Some(images.verdict(written)),
             };
             match verdict {
                 // Past the bound: not judged, so not exempt.
                 None => ImageProblem::NotChecked,
-                Some(Judged::Exempt(index)) => match images.entry(index) {
+                Some(ImageVerdict::Exempt(index)) => match images.entry(index) {
                     Some(entry) => {
                         exempt.add(index, entry.as_str(), || text(pod_image.image));
                         continue;
@@ -257,10 +257,10 @@ fn judge_images<'r>(
                     // Not reachable: the index came from these entries. Fail closed.
                     None => ImageProblem::NotExempt,
                 },
-                Some(Judged::NotExempt) => ImageProblem::NotExempt,
+                Some(ImageVerdict::NotExempt) => ImageProblem::NotExempt,
                 // Text that is not UTF-8 cannot be an image; it is reported as missing.
-                Some(Judged::NotText) => ImageProblem::Missing,
-                Some(Judged::Invalid(e)) => ImageProblem::Invalid(e.to_string()),
+                Some(ImageVerdict::NotText) => ImageProblem::Missing,
+                Some(ImageVerdict::Invalid(e)) => ImageProblem::Invalid(e.to_string()),
             }
         };
         denied.total += 1;
@@ -375,7 +375,7 @@ mod tests {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
-            Verdict::Kept { location } => format!("kept {}", location.path()),
+            Verdict::KeptOnUpdate { location } => format!("kept {}", location.path()),
             Verdict::Rejected(r) => {
                 format!("rejected {} ({} denied)", r.location.path(), r.denied.total)
             }

@@ -99,7 +99,7 @@ fn respond(decision: &Decision<'_>) -> ValidationResponse {
             Some(messages::exemption_warning(subject, exemption)),
             Some(messages::exemption_audit(exemption)),
         ),
-        Verdict::Kept { location } => {
+        Verdict::KeptOnUpdate { location } => {
             accept(Some(messages::kept_warning(subject, *location)), None)
         }
         Verdict::Rejected(rejection) => reject(messages::rejection(subject, rejection)),

@@ -18,9 +18,9 @@ pub const EXEMPTION_AUDIT_KEY: &str = "host-network-exemption";
 /// Warnings longer than this may be truncated by the API server; lists stop early.
 const LISTED_IMAGES: usize = 5;
 
-// The messages of every decision are built by appending to one `String`: on wasm each
-// `format!` costs more than copying its text, and a rejection listing ten images took
-// about 4 µs that way, more than the decision itself (`make bench`).
+// The messages are built by appending to one `String`: on wasm each `format!` costs more
+// than copying its text, and a rejection listing ten images would cost more than the
+// decision itself.
 
 /// Appends `Deployment default/web`, or `Kind name` for a cluster-scoped object.
 fn push_subject(out: &mut String, kind: &str, namespace: &str, name: &str) {
@@ -40,7 +40,7 @@ fn subject(kind: &str, namespace: &str, name: &str) -> String {
 }
 
 /// A message that starts with who the request is about, with room for `capacity` more bytes.
-fn about(s: &Subject<'_>, capacity: usize) -> String {
+fn starting_with_subject(s: &Subject<'_>, capacity: usize) -> String {
     let mut out = String::with_capacity(s.kind.len() + s.namespace.len() + s.name.len() + capacity);
     push_subject(&mut out, s.kind, s.namespace, &s.name);
     out
@@ -50,7 +50,7 @@ fn about(s: &Subject<'_>, capacity: usize) -> String {
 /// invisible characters escaped, so a crafted image or name cannot forge lines in the
 /// user's terminal or hide what it is. Real images and names are printable ASCII and are
 /// copied as they are.
-fn push_shown(out: &mut String, text: &str) {
+fn push_quoted(out: &mut String, text: &str) {
     out.push('"');
     if text
         .bytes()
@@ -66,11 +66,11 @@ fn push_shown(out: &mut String, text: &str) {
 fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
     out.push_str(denied.field.holder());
     out.push(' ');
-    push_shown(out, denied.holder);
+    push_quoted(out, denied.holder);
     match &denied.problem {
         ImageProblem::NotExempt => {
             out.push_str(" image ");
-            push_shown(out, denied.image);
+            push_quoted(out, denied.image);
         }
         ImageProblem::Missing if denied.field == ImageField::ImageVolumes => {
             out.push_str(" has no image reference")
@@ -78,7 +78,7 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
         ImageProblem::Missing => out.push_str(" has no image"),
         ImageProblem::NotChecked => {
             out.push_str(" image ");
-            push_shown(out, denied.image);
+            push_quoted(out, denied.image);
             let _ = write!(
                 out,
                 " was not checked: the pod names more than {MAX_DISTINCT_IMAGES} distinct images"
@@ -86,7 +86,7 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
         }
         ImageProblem::Invalid(why) => {
             out.push_str(" image ");
-            push_shown(out, denied.image);
+            push_quoted(out, denied.image);
             out.push(' ');
             out.push_str(why);
         }
@@ -97,7 +97,7 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
 pub fn rejection(s: &Subject<'_>, rejection: &Rejection<'_>) -> String {
     let path = rejection.location.path();
     let denied = &rejection.denied;
-    let mut message = about(s, 400 + 80 * denied.listed.len());
+    let mut message = starting_with_subject(s, 400 + 80 * denied.listed.len());
     message.push_str(" is not allowed to use the host network: ");
     message.push_str(path);
     message.push_str(".hostNetwork is true.");
@@ -169,7 +169,7 @@ fn push_debug_advice(out: &mut String, namespace: &str) {
 
 /// The warning kubectl prints when an exemption let the request through.
 pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
-    let mut message = about(s, 200);
+    let mut message = starting_with_subject(s, 200);
     message.push_str(" uses the host network; allowed because ");
     match exemption {
         Exemption::Namespace { entry } => {
@@ -189,7 +189,7 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
                 if at > 0 {
                     message.push_str(", ");
                 }
-                push_shown(&mut message, used.image);
+                push_quoted(&mut message, used.image);
                 message.push_str(" by \"");
                 message.push_str(used.entry);
                 message.push('"');
@@ -220,7 +220,7 @@ pub fn exemption_audit(exemption: &Exemption<'_>) -> String {
 /// must not promise more than this one update: what controllers create from the spec is
 /// new, and judged as new.
 pub fn kept_warning(s: &Subject<'_>, location: PodSpecLocation) -> String {
-    let mut message = about(s, 600);
+    let mut message = starting_with_subject(s, 600);
     message.push_str(" keeps ");
     message.push_str(location.path());
     message.push_str(".hostNetwork: true; this update is allowed only because it leaves the pod spec unchanged. That does not keep the workload running: a change to the pod spec, and every ReplicaSet, Job or Pod created from it (a rollout restart, a rescheduled or deleted pod), is rejected unless an exemption applies. Ask a cluster administrator to");

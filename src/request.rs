@@ -17,7 +17,7 @@ json_view! {
         /// Without a request there is nothing to judge, and judging nothing must not
         /// become an accept.
         "request" => #required pub request: AdmissionRequest<'a>,
-        /// Kept raw: the compiled exemptions are cached by these bytes.
+        /// Kept raw: read only when a pod spec uses the host network.
         "settings" => pub settings: Option<&'a RawValue>,
     }
 }

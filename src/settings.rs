@@ -220,8 +220,8 @@ mod tests {
         .unwrap();
         assert_eq!(ex.namespaces.find("monitoring-prod"), Some("monitoring-*"));
         assert_eq!(
-            ex.images.judge(b"quay.io/cilium/cilium:v1.15"),
-            crate::image::Judged::Exempt(1)
+            ex.images.verdict(b"quay.io/cilium/cilium:v1.15"),
+            crate::image::ImageVerdict::Exempt(1)
         );
     }
 

@@ -314,15 +314,6 @@ fn fail_closed(#[case] fixture: &str, #[case] expect: Expect) {
     check(fixture, NO_SETTINGS, expect);
 }
 
-#[test]
-fn admission_review_envelopes_are_unwrapped_like_bare_requests() {
-    check(
-        "admission_review_deployment_host_network",
-        NO_SETTINGS,
-        Rejected(&["Deployment default/web"]),
-    );
-}
-
 #[rstest]
 #[case::not_json(b"not json".as_slice())]
 #[case::empty(b"".as_slice())]

@@ -4,7 +4,7 @@ use super::{ImagePattern, ImageRef, ImageRefError};
 
 /// What an image, as written in the pod, was judged to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Judged {
+pub enum ImageVerdict {
     /// Exempt by the entry at this index of the settings list (see [`ImageExemptions::entry`]).
     Exempt(usize),
     NotExempt,
@@ -37,17 +37,17 @@ impl<'s> ImageExemptions<'s> {
     }
 
     /// Judges the image written as `image` (the raw bytes of the pod's `image` field).
-    pub fn judge(&self, image: &[u8]) -> Judged {
+    pub fn verdict(&self, image: &[u8]) -> ImageVerdict {
         let Ok(text) = std::str::from_utf8(image) else {
-            return Judged::NotText;
+            return ImageVerdict::NotText;
         };
         match ImageRef::parse(text) {
             Ok(parsed) => self
                 .patterns
                 .iter()
                 .position(|pattern| pattern.matches(&parsed))
-                .map_or(Judged::NotExempt, Judged::Exempt),
-            Err(e) => Judged::Invalid(e),
+                .map_or(ImageVerdict::NotExempt, ImageVerdict::Exempt),
+            Err(e) => ImageVerdict::Invalid(e),
         }
     }
 }
@@ -68,8 +68,8 @@ mod tests {
             "registry.k8s.io/kube-proxy",
             "quay.io/cilium/cilium",
         ]);
-        let found = |image: &str| match ex.judge(image.as_bytes()) {
-            Judged::Exempt(index) => ex.entry(index).map(|p| p.as_str().to_owned()),
+        let found = |image: &str| match ex.verdict(image.as_bytes()) {
+            ImageVerdict::Exempt(index) => ex.entry(index).map(|p| p.as_str().to_owned()),
             _ => None,
         };
         assert_eq!(found("nginx:1.27").as_deref(), Some("nginx:1.27"));
@@ -87,26 +87,29 @@ mod tests {
     #[test]
     fn verdicts_name_the_entry_or_the_problem() {
         let ex = exemptions(&["quay.io/cilium/*", "nginx:1.27"]);
-        assert_eq!(ex.judge(b"quay.io/cilium/cilium:v1"), Judged::Exempt(0));
+        assert_eq!(
+            ex.verdict(b"quay.io/cilium/cilium:v1"),
+            ImageVerdict::Exempt(0)
+        );
         assert_eq!(
             ex.entry(0).map(ImagePattern::as_str),
             Some("quay.io/cilium/*")
         );
-        assert_eq!(ex.judge(b"nginx:1.27"), Judged::Exempt(1));
-        assert_eq!(ex.judge(b"nginx:1.28"), Judged::NotExempt);
-        assert!(matches!(ex.judge(b"Bad Image"), Judged::Invalid(_)));
+        assert_eq!(ex.verdict(b"nginx:1.27"), ImageVerdict::Exempt(1));
+        assert_eq!(ex.verdict(b"nginx:1.28"), ImageVerdict::NotExempt);
+        assert!(matches!(ex.verdict(b"Bad Image"), ImageVerdict::Invalid(_)));
     }
 
     #[test]
     fn bytes_that_are_not_text_are_no_image() {
         let ex = exemptions(&["nginx"]);
-        assert_eq!(ex.judge(b"nginx\xff"), Judged::NotText);
+        assert_eq!(ex.verdict(b"nginx\xff"), ImageVerdict::NotText);
     }
 
     #[test]
     fn several_entries_for_one_repository_are_all_tried() {
         let ex = exemptions(&["nginx:1.26", "nginx:1.27"]);
-        assert_eq!(ex.judge(b"nginx:1.27"), Judged::Exempt(1));
-        assert_eq!(ex.judge(b"nginx:1.25"), Judged::NotExempt);
+        assert_eq!(ex.verdict(b"nginx:1.27"), ImageVerdict::Exempt(1));
+        assert_eq!(ex.verdict(b"nginx:1.25"), ImageVerdict::NotExempt);
     }
 }

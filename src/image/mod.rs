@@ -6,6 +6,6 @@ mod grammar;
 mod pattern;
 mod reference;
 
-pub use exemptions::{ImageExemptions, Judged};
+pub use exemptions::{ImageExemptions, ImageVerdict};
 pub use pattern::{ImagePattern, ImagePatternError};
 pub use reference::{ImageRef, ImageRefError};
