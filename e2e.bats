@@ -703,6 +703,15 @@ settings_of() {
 	[ "$count" -ge 7 ]
 }
 
+@test "settings with more than 128 image entries are refused, naming the key and the limit" {
+	local entries
+	entries=$(seq 0 128 | sed 's|.*|"registry.example.com/team/agent-&"|' | paste -sd, -)
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
+		--settings-json "{\"exempt_images\": [$entries]}" "$POLICY"
+	[ "$status" -eq 1 ]
+	contains "$stderr" 'Provided settings are not valid' 'exempt_images has 129 entries; at most 128 are allowed'
+}
+
 @test "a settings file with an invalid entry is refused through --settings-path too" {
 	settings=$BATS_TEST_TMPDIR/bad.yml
 	printf 'exempt_images:\n  - "**"\n' >"$settings"
