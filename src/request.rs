@@ -196,41 +196,47 @@ pub fn pod_spec_unchanged(payload: &[u8], location: PodSpecLocation) -> bool {
     }
 }
 
-/// The raw pod spec at `location`, given the raw `spec` of the object.
+/// The raw pod spec at `location`, given the raw `spec` of the object: the same keys
+/// [`PodSpecLocation`] walks in the view, followed in the raw JSON.
 fn raw_pod_spec(spec: &RawValue, location: PodSpecLocation) -> Option<&RawValue> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Templates<'a> {
-        #[serde(borrow, default)]
-        template: Option<RawTemplate<'a>>,
-        #[serde(borrow, default)]
-        job_template: Option<RawJobTemplate<'a>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct RawTemplate<'a> {
-        #[serde(borrow, default)]
-        spec: Option<&'a RawValue>,
-    }
-    #[derive(serde::Deserialize)]
-    struct RawJobTemplate<'a> {
-        #[serde(borrow, default)]
-        spec: Option<RawJobSpec<'a>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct RawJobSpec<'a> {
-        #[serde(borrow, default)]
-        template: Option<RawTemplate<'a>>,
+    location
+        .keys_below_spec()
+        .iter()
+        .try_fold(spec, |object, key| raw_field(object, key))
+}
+
+/// The raw value of `key` in a JSON object; `None` when it is absent, `null`, repeated, or
+/// the value is no object: a pod spec that cannot be found counts as changed.
+fn raw_field<'a>(object: &'a RawValue, key: &str) -> Option<&'a RawValue> {
+    struct Field<'k>(&'k str);
+
+    impl<'de> de::Visitor<'de> for Field<'_> {
+        type Value = Option<&'de RawValue>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<view::Key<'de>>()? {
+                if key.0.as_ref() == self.0.as_bytes() {
+                    if found.is_some() {
+                        return Err(de::Error::custom("repeated key"));
+                    }
+                    found = Some(map.next_value::<Option<&'de RawValue>>()?);
+                } else {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(found.flatten())
+        }
     }
 
-    if location == PodSpecLocation::Spec {
-        return Some(spec);
-    }
-    let templates: Templates = serde_json::from_str(spec.get()).ok()?;
-    match location {
-        PodSpecLocation::Spec => Some(spec),
-        PodSpecLocation::Template => templates.template?.spec,
-        PodSpecLocation::JobTemplate => templates.job_template?.spec?.template?.spec,
-    }
+    serde_json::Deserializer::from_str(object.get())
+        .deserialize_map(Field(key))
+        .ok()
+        .flatten()
 }
 
 /// Who a request that could not be read is about, recovered leniently for the message.
@@ -348,6 +354,23 @@ mod tests {
             "oldObject": {"spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "x"}]}}
         }));
         assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Spec));
+    }
+
+    #[test]
+    fn a_cron_job_template_is_found_and_compared() {
+        let spec = json!({"jobTemplate": {"spec": {"template": {"spec": {"hostNetwork": true}}}}});
+        let bytes = payload(json!({"object": {"spec": spec}, "oldObject": {"spec": spec}}));
+        assert!(pod_spec_unchanged(&bytes, PodSpecLocation::JobTemplate));
+        assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Template));
+    }
+
+    #[test]
+    fn a_repeated_key_on_the_way_to_the_old_pod_spec_is_a_change() {
+        let bytes = br#"{"request": {
+            "object": {"spec": {"template": {"spec": {"hostNetwork": true}}}},
+            "oldObject": {"spec": {"template": {"spec": {"hostNetwork": true}}, "template": {"spec": {"hostNetwork": true}}}}
+        }}"#;
+        assert!(!pod_spec_unchanged(bytes, PodSpecLocation::Template));
     }
 
     #[test]

@@ -72,6 +72,15 @@ impl PodSpecLocation {
         built_in(group, kind).unwrap_or(CUSTOM_KIND_LOCATIONS)
     }
 
+    /// The keys from the object's `spec` down to the pod spec.
+    pub fn keys_below_spec(self) -> &'static [&'static str] {
+        match self {
+            PodSpecLocation::Spec => &[],
+            PodSpecLocation::Template => &["template", "spec"],
+            PodSpecLocation::JobTemplate => &["jobTemplate", "spec", "template", "spec"],
+        }
+    }
+
     /// The field path of the pod spec, as messages print it.
     pub fn path(self) -> &'static str {
         match self {
@@ -304,4 +313,23 @@ fn container_images<'s, 'a>(
         holder: container.name.as_ref(),
         image: container.image.as_ref(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_path_is_the_path_the_keys_walk() {
+        for location in [
+            PodSpecLocation::Spec,
+            PodSpecLocation::Template,
+            PodSpecLocation::JobTemplate,
+        ] {
+            let walked: Vec<&str> = std::iter::once("spec")
+                .chain(location.keys_below_spec().iter().copied())
+                .collect();
+            assert_eq!(walked.join("."), location.path());
+        }
+    }
 }
