@@ -5,13 +5,14 @@
 use anyhow::{bail, Context, Result};
 
 use crate::admission::AdmissionRequest;
+use crate::cli::MeasurementArgs;
 use crate::cli::SuiteArgs;
 use crate::fixtures;
-use crate::host::{CompilationCache, GuestLogs, Regime, Runtime};
+use crate::host::{CompilationCache, Evaluator, GuestLogs, Regime, Runtime};
 
-use super::measure;
 use super::memory::peak_memory;
 use super::stats::{Bytes, Human};
+use super::{measure, Measured};
 
 pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
     if let Some(directory) = &args.write_fixtures {
@@ -58,21 +59,10 @@ pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
     for case in fixtures::cases(&timed) {
         let request = AdmissionRequest::from_document(case.request())?;
         let settings = serde_json::to_vec(&case.settings)?;
-        for evaluator in fresh.iter().chain(&warm) {
-            evaluator
-                .validate_settings(&settings)?
-                .into_result()
-                .with_context(|| format!("settings {}", case.settings_name))?;
-        }
+        accept_settings(fresh.iter().chain(&warm), &settings, case.settings_name)?;
         let payload = request.validate_payload(&case.settings)?;
-        let [policy_fresh, floor_fresh] = &fresh;
-        let (on_policy, on_floor) =
-            measure(policy_fresh, Some(floor_fresh), &payload, args.measurement)?;
-        let on_floor = on_floor.context("the floor was not measured")?;
-        let [policy_warm, floor_warm] = &warm;
-        let (warm_policy, warm_floor) =
-            measure(policy_warm, Some(floor_warm), &payload, args.measurement)?;
-        let warm_floor = warm_floor.context("the floor was not measured warm")?;
+        let (on_policy, on_floor) = against_floor(&fresh, &payload, args.measurement)?;
+        let (warm_policy, warm_floor) = against_floor(&warm, &payload, args.measurement)?;
         println!(
             "{:<32} {:<5} {:<16} {:>9} {:>7} {:>11} {:>11} {:>11} {:>11} {:>6.2} {:>6.2}",
             case.fixture.name,
@@ -105,17 +95,9 @@ pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
     for row in fixtures::adversarial::all() {
         let request = AdmissionRequest::from_document(row.fixture.request.clone())?;
         let settings = serde_json::to_vec(&row.settings)?;
-        for evaluator in &fresh {
-            evaluator
-                .validate_settings(&settings)?
-                .into_result()
-                .with_context(|| format!("settings of {}", row.fixture.name))?;
-        }
+        accept_settings(&fresh, &settings, row.fixture.name)?;
         let payload = request.validate_payload(&row.settings)?;
-        let [policy_fresh, floor_fresh] = &fresh;
-        let (on_policy, on_floor) =
-            measure(policy_fresh, Some(floor_fresh), &payload, args.measurement)?;
-        let on_floor = on_floor.context("the floor was not measured")?;
+        let (on_policy, on_floor) = against_floor(&fresh, &payload, args.measurement)?;
         println!(
             "{:<38} {:>9} {:>7} {:>11} {:>11} {:>11} {:>6.2}",
             row.fixture.name,
@@ -154,4 +136,31 @@ pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
         policy.size_bytes()
     );
     Ok(())
+}
+
+/// Checks the settings on every module, as policy-server checks them when it loads a
+/// policy: a row whose settings are refused would time a rejection of the settings.
+fn accept_settings<'e, 'p: 'e>(
+    evaluators: impl IntoIterator<Item = &'e Evaluator<'p>>,
+    settings: &[u8],
+    name: &str,
+) -> Result<()> {
+    for evaluator in evaluators {
+        evaluator
+            .validate_settings(settings)?
+            .into_result()
+            .with_context(|| format!("settings {name}"))?;
+    }
+    Ok(())
+}
+
+/// The policy and the floor of `pair`, timed alternately on `payload`.
+fn against_floor(
+    pair: &[Evaluator<'_>; 2],
+    payload: &[u8],
+    plan: MeasurementArgs,
+) -> Result<(Measured, Measured)> {
+    let [policy, floor] = pair;
+    let (on_policy, on_floor) = measure(policy, Some(floor), payload, plan)?;
+    Ok((on_policy, on_floor.context("the floor was not measured")?))
 }
