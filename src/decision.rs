@@ -2,6 +2,7 @@
 //! No I/O and no waPC here, so every rule is unit-tested natively.
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::image::ImageVerdict;
@@ -234,16 +235,14 @@ fn check_images<'r>(
             ImageProblem::Missing
         } else {
             let verdict = match judged.as_mut() {
-                Some(judged) => match judged.get(written) {
-                    Some(known) => Some(known.clone()),
-                    None if judged.len() >= MAX_DISTINCT_IMAGES => None,
-                    None => Some(
-                        judged
-                            .entry(written)
-                            .or_insert_with(|| images.verdict(written))
-                            .clone(),
-                    ),
-                },
+                Some(judged) => {
+                    let full = judged.len() >= MAX_DISTINCT_IMAGES;
+                    match judged.entry(written) {
+                        Entry::Occupied(known) => Some(known.get().clone()),
+                        Entry::Vacant(_) if full => None,
+                        Entry::Vacant(slot) => Some(slot.insert(images.verdict(written)).clone()),
+                    }
+                }
                 None => Some(images.verdict(written)),
             };
             match verdict {
