@@ -257,6 +257,33 @@ mod tests {
         }
     }
 
+    /// The rejection of Deployment default/web, with image exemptions configured.
+    fn listing(location: PodSpecLocation, denied: Denied<'static>) -> String {
+        rejection(
+            &web(),
+            &Rejection {
+                location,
+                images_configured: true,
+                debug_container: false,
+                denied,
+            },
+        )
+    }
+
+    fn denied(
+        field: ImageField,
+        holder: &'static str,
+        image: &'static str,
+        problem: ImageProblem,
+    ) -> DeniedImage<'static> {
+        DeniedImage {
+            field,
+            holder,
+            image,
+            problem,
+        }
+    }
+
     fn web() -> Subject<'static> {
         Subject {
             kind: "Deployment",
@@ -283,27 +310,22 @@ mod tests {
 
     #[test]
     fn rejection_lists_images_as_written() {
-        let message = rejection(
-            &web(),
-            &Rejection {
-                location: PodSpecLocation::Template,
-                images_configured: true,
-                debug_container: false,
-                denied: all(vec![
-                    DeniedImage {
-                        field: ImageField::Containers,
-                        holder: "sidecar",
-                        image: "Evil.io/x:1",
-                        problem: ImageProblem::NotExempt,
-                    },
-                    DeniedImage {
-                        field: ImageField::InitContainers,
-                        holder: "init",
-                        image: "",
-                        problem: ImageProblem::Missing,
-                    },
-                ]),
-            },
+        let message = listing(
+            PodSpecLocation::Template,
+            all(vec![
+                denied(
+                    ImageField::Containers,
+                    "sidecar",
+                    "Evil.io/x:1",
+                    ImageProblem::NotExempt,
+                ),
+                denied(
+                    ImageField::InitContainers,
+                    "init",
+                    "",
+                    ImageProblem::Missing,
+                ),
+            ]),
         );
         assert!(
             message.contains(r#"Not covered by exempt_images: container "sidecar" image "Evil.io/x:1", initContainer "init" has no image."#),
@@ -315,41 +337,23 @@ mod tests {
     fn long_lists_of_images_are_counted_not_listed() {
         // The decision lists the first ten and counts them all.
         let listed: Vec<DeniedImage> = (0..10)
-            .map(|_| DeniedImage {
-                field: ImageField::Containers,
-                holder: "c",
-                image: "x",
-                problem: ImageProblem::NotExempt,
-            })
+            .map(|_| denied(ImageField::Containers, "c", "x", ImageProblem::NotExempt))
             .collect();
-        let message = rejection(
-            &web(),
-            &Rejection {
-                location: PodSpecLocation::Spec,
-                images_configured: true,
-                debug_container: false,
-                denied: Denied { listed, total: 12 },
-            },
-        );
+        let message = listing(PodSpecLocation::Spec, Denied { listed, total: 12 });
         assert_eq!(message.matches("container \"c\"").count(), 10, "{message}");
         assert!(message.contains(", and 2 more."), "{message}");
     }
 
     #[test]
     fn control_characters_in_images_are_escaped() {
-        let message = rejection(
-            &web(),
-            &Rejection {
-                location: PodSpecLocation::Spec,
-                images_configured: true,
-                debug_container: false,
-                denied: all(vec![DeniedImage {
-                    field: ImageField::Containers,
-                    holder: "a\nWarning: fake",
-                    image: "evil\u{200b}/x\n",
-                    problem: ImageProblem::NotExempt,
-                }]),
-            },
+        let message = listing(
+            PodSpecLocation::Spec,
+            all(vec![denied(
+                ImageField::Containers,
+                "a\nWarning: fake",
+                "evil\u{200b}/x\n",
+                ImageProblem::NotExempt,
+            )]),
         );
         assert!(!message.contains('\n'), "{message}");
         assert!(!message.contains('\u{200b}'), "{message}");
@@ -361,27 +365,17 @@ mod tests {
 
     #[test]
     fn image_volumes_are_named_as_volumes() {
-        let message = rejection(
-            &web(),
-            &Rejection {
-                location: PodSpecLocation::Template,
-                images_configured: true,
-                debug_container: false,
-                denied: all(vec![
-                    DeniedImage {
-                        field: ImageField::ImageVolumes,
-                        holder: "tools",
-                        image: "docker.io/attacker/toolbox:1.0",
-                        problem: ImageProblem::NotExempt,
-                    },
-                    DeniedImage {
-                        field: ImageField::ImageVolumes,
-                        holder: "empty",
-                        image: "",
-                        problem: ImageProblem::Missing,
-                    },
-                ]),
-            },
+        let message = listing(
+            PodSpecLocation::Template,
+            all(vec![
+                denied(
+                    ImageField::ImageVolumes,
+                    "tools",
+                    "docker.io/attacker/toolbox:1.0",
+                    ImageProblem::NotExempt,
+                ),
+                denied(ImageField::ImageVolumes, "empty", "", ImageProblem::Missing),
+            ]),
         );
         assert!(
             message.contains(r#"Not covered by exempt_images: volume "tools" image "docker.io/attacker/toolbox:1.0", volume "empty" has no image reference."#),

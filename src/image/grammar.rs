@@ -134,11 +134,6 @@ impl<'s> Parts<'s> {
         official.into_iter().chain(self.path.split('/'))
     }
 
-    /// How many segments [`Parts::segments`] yields.
-    pub fn segment_count(&self) -> usize {
-        usize::from(self.official) + 1 + self.path.bytes().filter(|&b| b == b'/').count()
-    }
-
     /// The registry as the runtime names it: `docker.io` for Docker Hub, other hosts
     /// lowercased, except one that differs from Docker Hub's only in case, kept as written
     /// (lowercased, it would read as Docker Hub, which it is not to the runtime).

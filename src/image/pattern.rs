@@ -122,7 +122,8 @@ impl<'s> ImagePattern<'s> {
             (None, None) => ReferenceRule::Any,
         };
         let any_depth = parts.segments().position(|segment| segment == "**");
-        let (official, path, segments) = (parts.official, span(parts.path), parts.segment_count());
+        let (official, path, segments) =
+            (parts.official, span(parts.path), parts.segments().count());
         Ok(ImagePattern {
             host,
             official,
