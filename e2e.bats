@@ -729,3 +729,45 @@ settings_of() {
 	echo "policy.wasm: $size bytes"
 	[ "$size" -le 500000 ]
 }
+
+# ---------------------------------------------------------------------------------------------
+# Release: the module published names the repository it comes from, never the placeholder, and
+# the OCI URL it embeds is the one it is pushed to. These run the Makefile's release steps with
+# the annotated module and the rendered metadata kept in the test's own directory.
+
+release() {
+	run --separate-stderr make -s --no-print-directory release-check \
+		ANNOTATED="$BATS_TEST_TMPDIR/annotated.wasm" RENDERED="$BATS_TEST_TMPDIR/rendered" "$@"
+}
+
+@test "release: the annotated module names the release's repository and is pushed where it says" {
+	release GITHUB_REPOSITORY=Acme-Corp/host-network-policy AUTHOR='Acme Platform <platform@acme.test>'
+	[ "$status" -eq 0 ]
+	contains "$output" "ociUrl ghcr.io/acme-corp/policies/host-network, no placeholder"
+	embedded=$("$KWCTL" inspect -o yaml "file://$BATS_TEST_TMPDIR/annotated.wasm")
+	contains "$embedded" "io.kubewarden.policy.source: https://github.com/Acme-Corp/host-network-policy" \
+		"Acme Platform <platform@acme.test>" "registry://ghcr.io/acme-corp/policies/host-network:v"
+	lacks "$embedded" "ghcr.io/example/" "github.com/example/" "maintainers@example.com"
+}
+
+@test "release: a module with the placeholder organisation is refused" {
+	release AUTHOR='Acme Platform <platform@acme.test>'
+	[ "$status" -ne 0 ]
+	contains "$stderr" "still names the placeholder 'ghcr.io/example/policies/host-network'" "GITHUB_REPOSITORY"
+}
+
+@test "release: a module with the placeholder author is refused" {
+	release GITHUB_REPOSITORY=acme/host-network-policy
+	[ "$status" -ne 0 ]
+	contains "$stderr" "still names the placeholder 'Host Network Policy maintainers <maintainers@example.com>'" "AUTHOR"
+}
+
+@test "release: a module annotated for one repository is not pushed to another" {
+	release GITHUB_REPOSITORY=acme/host-network-policy AUTHOR='A <a@acme.test>'
+	[ "$status" -eq 0 ]
+	release -o policy.wasm -o "$BATS_TEST_TMPDIR/annotated.wasm" GITHUB_REPOSITORY=acme/host-network-policy \
+		AUTHOR='A <a@acme.test>' OCI_REPOSITORY=ghcr.io/someone-else/host-network
+	[ "$status" -ne 0 ]
+	contains "$stderr" "says io.kubewarden.policy.ociUrl is 'ghcr.io/acme/policies/host-network'" \
+		"pushed to 'ghcr.io/someone-else/host-network'"
+}

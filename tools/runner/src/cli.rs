@@ -1,4 +1,5 @@
-//! The command line: `run` (kwctl-compatible), `bench` and `bench-suite`.
+//! The command line: `run`, `annotate` and `inspect` (kwctl-compatible), `bench` and
+//! `bench-suite`.
 //!
 //! Flag names follow `kwctl run` (`-r/--request-path`, `--settings-json`, `--settings-path`,
 //! the policy as the positional argument), so a bats file written for kwctl runs unchanged.
@@ -45,6 +46,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Time the policy against a floor module on the built-in fixtures and print a table.
     BenchSuite(SuiteArgs),
+    /// Embed metadata.yml (and the README) into the module, as `kwctl annotate` does.
+    Annotate(AnnotateArgs),
+    /// Print the metadata embedded in an annotated module, as `kwctl inspect` does.
+    Inspect(InspectArgs),
     /// Internal: the peak-memory search, run in a child process by `bench` and `bench-suite`.
     #[command(hide = true)]
     PeakMemory(PeakMemoryArgs),
@@ -59,6 +64,39 @@ pub struct PeakMemoryArgs {
 
     #[arg(value_name = "POLICY.wasm")]
     pub policy: PathBuf,
+}
+
+/// Flag names follow `kwctl annotate`.
+#[derive(Debug, Args)]
+pub struct AnnotateArgs {
+    #[arg(short = 'm', long, value_name = "FILE")]
+    pub metadata_path: PathBuf,
+
+    /// A Markdown file embedded as the policy's usage (the README).
+    #[arg(short = 'u', long, value_name = "FILE")]
+    pub usage_path: Option<PathBuf>,
+
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output_path: PathBuf,
+
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[arg(short = 'o', long, value_enum, default_value_t = InspectOutput::Yaml)]
+    pub output: InspectOutput,
+
+    /// The annotated module: a path, or a `file://` URI as kwctl takes.
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InspectOutput {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Args)]

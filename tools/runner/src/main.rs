@@ -2,9 +2,11 @@
 //!
 //! `runner run` evaluates one request the way `kwctl run` does, so the e2e bats file can use
 //! either (`KWCTL=target/release/runner`). `runner bench` and `runner bench-suite` time the
-//! policy against a floor module in the same process.
+//! policy against a floor module in the same process. `runner annotate` and `runner inspect`
+//! let the release steps be dry-run without kwctl.
 
 mod admission;
+mod annotate;
 mod bench;
 mod cli;
 mod fixtures;
@@ -25,6 +27,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args, &cache, cli.verbose),
         Command::Bench(args) => bench::bench(&args, &cache),
         Command::BenchSuite(args) => bench::suite::bench_suite(&args, &cache),
+        Command::Annotate(args) => annotate::annotate(&args),
+        Command::Inspect(args) => annotate::inspect(&args),
         Command::PeakMemory(args) => bench::memory::peak_memory_command(&args, &cache),
     };
     match outcome {
