@@ -11,6 +11,13 @@
 //!   container of every request is read.
 //!
 //! Repeated keys are refused, as derived structs refuse them.
+//!
+//! What this machinery buys, measured against the same structs with `#[derive(Deserialize)]`
+//! (`runner bench-suite` with one as the other's baseline, fresh instance per request): the
+//! derived module is 44 KB larger and takes 4-5 % longer on a pod of 300 containers, 0-2 %
+//! on smaller requests, and it lets five attacks of the bypass corpus through to the wrong
+//! verdict or message, one of them accepted. Refusing arrays with derived structs would need
+//! a wrapping `Deserializer` around every nested value, more code than this module.
 
 use std::borrow::Cow;
 use std::cell::Cell;
