@@ -7,9 +7,11 @@
 //! Patterns are matched as written, without compiling them: policy-server makes a fresh
 //! instance for every request, so anything compiled would be compiled per request.
 
+use crate::ascii;
+
 /// Whether the pattern has no star, so it matches exactly one string.
 pub fn is_literal(pattern: &str) -> bool {
-    !pattern.contains('*')
+    !ascii::contains(pattern, b'*')
 }
 
 /// The length of the pattern's literal text: the shortest string it can match.
@@ -25,17 +27,17 @@ pub fn literal_len(pattern: &str) -> usize {
 /// each middle piece finds a match whenever one exists, and `str::find` (two-way search) is
 /// linear itself.
 pub fn matches(pattern: &str, text: &str) -> bool {
-    let Some((first, after_first)) = pattern.split_once('*') else {
+    let Some((first, after_first)) = ascii::split_once(pattern, b'*') else {
         return pattern == text;
     };
-    let (middle, last) = after_first.rsplit_once('*').unwrap_or(("", after_first));
+    let (middle, last) = ascii::rsplit_once(after_first, b'*').unwrap_or(("", after_first));
     if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
         return false;
     }
     let Some(mut rest) = text.get(first.len()..text.len() - last.len()) else {
         return false;
     };
-    for piece in middle.split('*').filter(|piece| !piece.is_empty()) {
+    for piece in ascii::split(middle, b'*').filter(|piece| !piece.is_empty()) {
         match find(rest, piece).and_then(|at| rest.get(at + piece.len()..)) {
             Some(after) => rest = after,
             None => return false,

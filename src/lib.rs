@@ -5,6 +5,7 @@
 //! (`hostNetwork: true`), unless the namespace or every image of the pod is exempt
 //! (CIS Kubernetes benchmark 4.2.4 on AKS, EKS and GKE; 5.2.4/5.2.5 upstream).
 
+mod ascii;
 mod decision;
 mod glob;
 mod image;

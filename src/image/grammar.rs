@@ -11,6 +11,8 @@
 //! digit could stand, so entries and images obey one grammar and one set of Docker Hub
 //! defaults.
 
+use crate::ascii;
+
 const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_LEGACY: &str = "index.docker.io";
 const DOCKER_HUB_OFFICIAL_NAMESPACE: &str = "library";
@@ -62,10 +64,10 @@ pub enum GrammarError {
 /// repository, so a repository entry must never vouch for it. These are the forms:
 /// `ALGORITHM:…` with a digest algorithm and no `/` or `@`, and bare lowercase hex.
 pub fn is_image_id(reference: &str) -> bool {
-    if reference.contains(['/', '@']) {
+    if ascii::contains(reference, b'/') || ascii::contains(reference, b'@') {
         return false;
     }
-    match reference.split_once(':') {
+    match ascii::split_once(reference, b':') {
         Some((algorithm, _)) => matches!(algorithm, "sha256" | "sha384" | "sha512"),
         None => {
             !reference.is_empty()
@@ -131,7 +133,7 @@ impl<'s> Parts<'s> {
     /// The repository's path segments, `library` first for an official image.
     pub fn segments(&self) -> impl DoubleEndedIterator<Item = &'s str> {
         let official = self.official.then_some(DOCKER_HUB_OFFICIAL_NAMESPACE);
-        official.into_iter().chain(self.path.split('/'))
+        official.into_iter().chain(ascii::split(self.path, b'/'))
     }
 
     /// The registry as the runtime names it: `docker.io` for Docker Hub, other hosts
@@ -165,7 +167,55 @@ fn is_docker_hub_in_other_case(host: &str) -> bool {
         && host != DOCKER_HUB_LEGACY
 }
 
+/// Where the separators that split a reference lie, found in one scan: the first `@`
+/// ends the name (and tag), the first `/` may end a registry, and a `:` after the last
+/// `/` starts the tag.
+struct Separators {
+    at_sign: Option<usize>,
+    first_slash: Option<usize>,
+    last_slash: Option<usize>,
+    tag_colon: Option<usize>,
+    /// A `.` or `:` before the first `/`: the first component is then a registry host.
+    host_like: bool,
+}
+
+impl Separators {
+    fn find(reference: &str) -> Self {
+        let mut found = Separators {
+            at_sign: None,
+            first_slash: None,
+            last_slash: None,
+            tag_colon: None,
+            host_like: false,
+        };
+        for (at, byte) in reference.bytes().enumerate() {
+            match byte {
+                b'@' => {
+                    found.at_sign = Some(at);
+                    break;
+                }
+                b'/' => {
+                    found.first_slash.get_or_insert(at);
+                    found.last_slash = Some(at);
+                    found.tag_colon = None;
+                }
+                b':' => {
+                    found.host_like |= found.first_slash.is_none();
+                    found.tag_colon.get_or_insert(at);
+                }
+                b'.' => found.host_like |= found.first_slash.is_none(),
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
 /// Parses `reference` as `[registry/]path[:tag][@digest]`.
+///
+/// One scan finds the separators; each part is then checked once. This runs for every
+/// `exempt_images` entry and every distinct image of a pod on the host network, on every
+/// such request, so it avoids the repeated searches of `split_once` and friends.
 pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, GrammarError> {
     if reference.is_empty() {
         return Err(GrammarError::Empty);
@@ -173,25 +223,27 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
     if reference.len() > MAX_REFERENCE_LEN {
         return Err(GrammarError::TooLong);
     }
-    let (name_and_tag, digest) = match reference.split_once('@') {
-        Some((name, digest)) => (name, Some(check_digest(digest)?)),
-        None => (reference, None),
+    let separators = Separators::find(reference);
+    let name_end = separators.at_sign.unwrap_or(reference.len());
+    let digest = match separators.at_sign {
+        Some(at) => Some(check_digest(reference.get(at + 1..).unwrap_or_default())?),
+        None => None,
     };
     // A colon after the last slash starts the tag; one before it is a registry port.
-    let last_slash = name_and_tag.rfind('/').map_or(0, |at| at + 1);
-    let (name, tag) = match name_and_tag
-        .get(last_slash..)
-        .and_then(|last| last.find(':'))
-    {
+    let (name, tag) = match separators.tag_colon {
         Some(colon) => {
-            let at = last_slash + colon;
-            let name = name_and_tag.get(..at).ok_or(GrammarError::InvalidName)?;
-            let tag = name_and_tag.get(at + 1..).ok_or(GrammarError::InvalidTag)?;
+            let name = reference.get(..colon).ok_or(GrammarError::InvalidName)?;
+            let tag = reference
+                .get(colon + 1..name_end)
+                .ok_or(GrammarError::InvalidTag)?;
             (name, Some(check_tag(tag, wildcards)?))
         }
-        None => (name_and_tag, None),
+        None => (
+            reference.get(..name_end).ok_or(GrammarError::InvalidName)?,
+            None,
+        ),
     };
-    let (registry, official, path) = split_registry(name, wildcards)?;
+    let (registry, official, path) = split_registry(name, &separators, wildcards)?;
     let repository_len = path.len()
         + if official {
             DOCKER_HUB_OFFICIAL_NAMESPACE.len() + 1
@@ -220,22 +272,26 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
 /// `library/…`) applies to the host exactly as `distribution/reference` spells it, in
 /// lowercase: the runtime pulls `Docker.io/nginx` from the host `Docker.io` and the
 /// repository `nginx`, which is not the official `library/nginx`.
-fn split_registry(
-    name: &str,
+fn split_registry<'s>(
+    name: &'s str,
+    separators: &Separators,
     wildcards: Wildcards,
-) -> Result<(Registry<'_>, bool, &str), GrammarError> {
-    let (registry, path) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+) -> Result<(Registry<'s>, bool, &'s str), GrammarError> {
+    // The slashes of the name: a tag colon comes after the last slash, so cutting the tag
+    // off leaves them where they are.
+    let first_slash = separators.first_slash.filter(|&at| at < name.len());
+    let first = first_slash.and_then(|at| name.get(..at));
+    let (registry, path) = match (first, first_slash) {
+        (Some(first), Some(slash)) if separators.host_like || first == "localhost" => {
             if first.len() > MAX_HOST_LEN {
                 return Err(GrammarError::HostTooLong);
             }
             // The grammar lets a first component be a host or a path component; either
             // way, a dot or a port makes it the registry.
-            if !is_host(first, wildcards) && !is_path_component(first, wildcards) {
+            if !is_host(first, wildcards) && !is_path(first, wildcards) {
                 return Err(GrammarError::InvalidName);
             }
+            let rest = name.get(slash + 1..).unwrap_or_default();
             if first == DOCKER_HUB || first == DOCKER_HUB_LEGACY {
                 (Registry::DockerHub, rest)
             } else {
@@ -244,10 +300,17 @@ fn split_registry(
         }
         _ => (Registry::DockerHub, name),
     };
-    if !path.split('/').all(|c| is_path_component(c, wildcards)) {
+    if !is_path(path, wildcards) {
         return Err(GrammarError::InvalidName);
     }
-    let official = registry == Registry::DockerHub && !path.contains('/');
+    let single_component = match (registry, first_slash) {
+        (_, None) => true,
+        (Registry::DockerHub, Some(first)) if path.len() < name.len() => {
+            separators.last_slash == Some(first)
+        }
+        _ => false,
+    };
+    let official = registry == Registry::DockerHub && single_component;
     Ok((registry, official, path))
 }
 
@@ -255,9 +318,9 @@ fn split_registry(
 /// inside its brackets are part of the address.
 pub fn split_port(registry: &str) -> (&str, Option<&str>) {
     let after_host = if registry.starts_with('[') {
-        registry.find(']').map_or(registry.len(), |at| at + 1)
+        ascii::find(registry, b']').map_or(registry.len(), |at| at + 1)
     } else {
-        registry.find(':').unwrap_or(registry.len())
+        ascii::find(registry, b':').unwrap_or(registry.len())
     };
     match (registry.get(..after_host), registry.get(after_host..)) {
         (Some(host), Some(rest)) if !rest.is_empty() => match rest.strip_prefix(':') {
@@ -296,12 +359,13 @@ fn is_host(host: &str, wildcards: Wildcards) -> bool {
             _ => false,
         }
     };
-    port_ok && labels.split('.').all(label_ok)
+    port_ok && ascii::split(labels, b'.').all(label_ok)
 }
 
-/// `[a-z0-9]+` runs joined by one separator each: `.`, `_`, `__`, or any run of `-`.
-fn is_path_component(component: &str, wildcards: Wildcards) -> bool {
-    let bytes = component.as_bytes();
+/// Path components separated by `/`, each `[a-z0-9]+` runs joined by one separator each:
+/// `.`, `_`, `__`, or any run of `-`. Checked in one pass over the whole path.
+fn is_path(path: &str, wildcards: Wildcards) -> bool {
+    let bytes = path.as_bytes();
     let mut i = 0;
     loop {
         // An alphanumeric run, at least one character.
@@ -312,10 +376,10 @@ fn is_path_component(component: &str, wildcards: Wildcards) -> bool {
         if i == start {
             return false;
         }
-        // A separator, or the end.
+        // A separator within the component, the start of the next component, or the end.
         match bytes.get(i) {
             None => return true,
-            Some(b'.') => i += 1,
+            Some(b'/' | b'.') => i += 1,
             Some(b'_') => {
                 i += 1;
                 if bytes.get(i) == Some(&b'_') {
@@ -348,12 +412,14 @@ fn check_tag(tag: &str, wildcards: Wildcards) -> Result<&str, GrammarError> {
 /// `algorithm:hex`, with the hex length the algorithm produces. Wildcards never apply:
 /// a digest entry names one exact content.
 fn check_digest(digest: &str) -> Result<&str, GrammarError> {
-    let (algorithm, hex) = digest.split_once(':').ok_or(GrammarError::InvalidDigest)?;
-    let algorithm_ok = algorithm.split(['-', '_', '+', '.']).all(|part| {
-        let bytes = part.as_bytes();
-        bytes.first().is_some_and(u8::is_ascii_alphabetic)
-            && bytes.iter().all(u8::is_ascii_alphanumeric)
-    });
+    let (algorithm, hex) = ascii::split_once(digest, b':').ok_or(GrammarError::InvalidDigest)?;
+    let algorithm_ok = algorithm
+        .as_bytes()
+        .split(|c| matches!(c, b'-' | b'_' | b'+' | b'.'))
+        .all(|part| {
+            part.first().is_some_and(u8::is_ascii_alphabetic)
+                && part.iter().all(u8::is_ascii_alphanumeric)
+        });
     if !algorithm_ok || hex.len() < 32 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(GrammarError::InvalidDigest);
     }

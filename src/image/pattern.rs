@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use super::grammar::{self, GrammarError, Registry, Wildcards};
 use super::ImageRef;
-use crate::glob;
+use crate::{ascii, glob};
 
 /// Why an `exempt_images` entry was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,24 +87,19 @@ impl<'s> ImagePattern<'s> {
         if grammar::is_image_id(entry) {
             return Err(ImagePatternError::ImageId);
         }
-        let (name_and_tag, digest) = entry.split_once('@').unwrap_or((entry, ""));
-        if digest.contains('*') {
-            return Err(ImagePatternError::WildcardInDigest);
-        }
-        let mut any_depths = 0;
-        for segment in name_and_tag.split('/') {
-            if segment == "**" {
-                any_depths += 1;
-            } else if segment.contains("**") {
-                return Err(ImagePatternError::AnyDepthInsideSegment);
-            }
-        }
-        if any_depths > 1 {
-            return Err(ImagePatternError::SecondAnyDepth);
-        }
         // `**` passes the grammar as two wildcard characters; a leading one is never a
         // registry (no dot, no port), so `**/agent` is `docker.io/**/agent`.
-        let parts = grammar::parse(entry, Wildcards::Allowed)?;
+        let parts = match grammar::parse(entry, Wildcards::Allowed) {
+            Ok(parts) => parts,
+            // What is wrong with the wildcards says more than the grammar error they cause.
+            Err(e) => return Err(wildcard_problem(entry).unwrap_or(ImagePatternError::Invalid(e))),
+        };
+        // Entries rarely have `**`: one scan rules it out.
+        if entry.as_bytes().windows(2).any(|pair| pair == b"**") {
+            if let Some(problem) = wildcard_problem(entry) {
+                return Err(problem);
+            }
+        }
         let span = |part: &str| {
             let start = part.as_ptr() as usize - entry.as_ptr() as usize;
             start..start + part.len()
@@ -121,9 +116,14 @@ impl<'s> ImagePattern<'s> {
             (None, Some(tag)) => ReferenceRule::Tag(span(tag)),
             (None, None) => ReferenceRule::Any,
         };
-        let any_depth = parts.segments().position(|segment| segment == "**");
-        let (official, path, segments) =
-            (parts.official, span(parts.path), parts.segments().count());
+        let (mut any_depth, mut segments) = (None, 0);
+        for (at, segment) in parts.segments().enumerate() {
+            if segment == "**" {
+                any_depth = Some(at);
+            }
+            segments = at + 1;
+        }
+        let (official, path) = (parts.official, span(parts.path));
         Ok(ImagePattern {
             host,
             official,
@@ -156,7 +156,9 @@ impl<'s> ImagePattern<'s> {
     /// The path segments, `library` of official images first.
     fn segments(&self) -> impl DoubleEndedIterator<Item = &str> {
         let official = self.official.then_some("library");
-        official.into_iter().chain(self.text(&self.path).split('/'))
+        official
+            .into_iter()
+            .chain(ascii::split(self.text(&self.path), b'/'))
     }
 
     /// Whether this entry exempts the image.
@@ -222,6 +224,24 @@ impl<'s> ImagePattern<'s> {
     }
 }
 
+/// What is wrong with an entry's wildcards, if anything: a `*` in the digest, a `**` that is
+/// not a whole path segment, or more than one `**`.
+fn wildcard_problem(entry: &str) -> Option<ImagePatternError> {
+    let (name_and_tag, digest) = ascii::split_once(entry, b'@').unwrap_or((entry, ""));
+    if ascii::contains(digest, b'*') {
+        return Some(ImagePatternError::WildcardInDigest);
+    }
+    let mut any_depths = 0;
+    for segment in ascii::split(name_and_tag, b'/') {
+        if segment == "**" {
+            any_depths += 1;
+        } else if segment.as_bytes().windows(2).any(|pair| pair == b"**") {
+            return Some(ImagePatternError::AnyDepthInsideSegment);
+        }
+    }
+    (any_depths > 1).then_some(ImagePatternError::SecondAnyDepth)
+}
+
 /// Whether a lowercase host pattern matches a lowercase `host[:port]`: the same port, and
 /// the same number of labels, each matched by its glob. IPv6 addresses have no wildcards.
 fn host_matches(pattern: &str, host: &str) -> bool {
@@ -233,8 +253,8 @@ fn host_matches(pattern: &str, host: &str) -> bool {
     if pattern_port != image_port {
         return false;
     }
-    let mut labels = image_host.split('.');
-    pattern_host.split('.').all(|label_pattern| {
+    let mut labels = ascii::split(image_host, b'.');
+    ascii::split(pattern_host, b'.').all(|label_pattern| {
         labels
             .next()
             .is_some_and(|label| glob::matches(label_pattern, label))

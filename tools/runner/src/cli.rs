@@ -18,7 +18,9 @@ use serde_json::Value;
     about = "Runs a Kubewarden waPC policy (.wasm) natively, the way `kwctl run` does, and benchmarks it",
     after_help = "Compiled modules are cached on disk (wasmtime's cache) in $RUNNER_CACHE_DIR, \
                   else $XDG_CACHE_HOME/host-network-policy-runner, else \
-                  $HOME/.cache/host-network-policy-runner."
+                  $HOME/.cache/host-network-policy-runner. With RUNNER_PERFMAP set, wasmtime \
+                  writes /tmp/perf-PID.map, so that `perf record` names the policy's \
+                  functions (build the module unstripped to get their names)."
 )]
 pub struct Cli {
     /// Do not use wasmtime's on-disk compilation cache.

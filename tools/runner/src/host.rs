@@ -138,6 +138,10 @@ impl Runtime {
     pub fn new(cache: &CompilationCache) -> Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // For `perf record`: the JIT code's symbols (see docs/performance.md).
+        if std::env::var_os("RUNNER_PERFMAP").is_some() {
+            config.profiler(wasmtime_provider::wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let CompilationCache::Directory(directory) = cache {
             // A cache that cannot be set up only costs time: warn and compile anyway.
             match open_cache(directory) {
