@@ -1,10 +1,11 @@
-//! The decision: a pure function from the request and the compiled exemptions to a verdict.
+//! The decision: a pure function from the request and the exemptions to a verdict.
 //! No I/O and no waPC here, so every rule is unit-tested natively.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+use crate::entries::EntryError;
 use crate::image::ImageVerdict;
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
@@ -99,9 +100,9 @@ pub enum Verdict<'r> {
         location: PodSpecLocation,
     },
     Rejected(Rejection<'r>),
-    /// A pod spec uses the host network and the settings do not compile: rejected, as
-    /// nothing can be exempted.
-    Misconfigured(&'r SettingsError),
+    /// A pod spec uses the host network, and the settings cannot be read or an entry that
+    /// would decide the pod is refused: rejected, as nothing can be exempted on them.
+    Misconfigured(SettingsError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +113,7 @@ pub struct Decision<'r> {
 
 /// Judges one admission request. `payload` is the request's own bytes, read again only
 /// for an UPDATE that would be rejected, to see whether the pod spec changed. The settings
-/// are compiled only if a pod spec uses the host network.
+/// are read only if a pod spec uses the host network.
 pub fn decide<'r>(
     request: &'r AdmissionRequest<'r>,
     payload: &[u8],
@@ -158,18 +159,21 @@ fn verdict_for<'r>(
     }
     let exemptions = match exemptions.get() {
         Ok(exemptions) => exemptions,
-        Err(error) => return Verdict::Misconfigured(error),
+        Err(error) => return Verdict::Misconfigured(error.clone()),
     };
-    if let Some(entry) = exemptions.namespaces.find(namespace) {
-        return Verdict::Exempt(Exemption::Namespace { entry });
+    match exemptions.namespaces.find(namespace) {
+        Ok(Some(entry)) => return Verdict::Exempt(Exemption::Namespace { entry }),
+        Ok(None) => {}
+        Err(error) => return Verdict::Misconfigured(error.into()),
     }
 
     let mut entries = Vec::new();
     let mut rejections = Vec::new();
     for (location, images) in on_host_network {
         match check_images(images, exemptions) {
-            Ok(used) => merge_entry_uses(&mut entries, used),
-            Err(denied) => rejections.push(Rejection {
+            Err(error) => return Verdict::Misconfigured(error.into()),
+            Ok(Ok(used)) => merge_entry_uses(&mut entries, used),
+            Ok(Err(denied)) => rejections.push(Rejection {
                 location,
                 images_configured: !exemptions.images.is_empty(),
                 debug_container: request.adds_debug_container(),
@@ -210,14 +214,14 @@ pub struct Denied<'r> {
 
 /// The pod is exempt through its images only if every one of them is, image volumes
 /// included: one image that is not, or is missing or unreadable, and the pod is judged like
-/// any other.
+/// any other. The outer error is a refused entry that would have judged an image.
 fn check_images<'r>(
     pod_images: PodImages<'r, 'r>,
     exemptions: &'r Exemptions<'_>,
-) -> Result<Vec<EntryUse<'r>>, Denied<'r>> {
+) -> Result<Result<Vec<EntryUse<'r>>, Denied<'r>>, EntryError> {
     let images = &exemptions.images;
     if images.is_empty() {
-        return Err(Denied::default());
+        return Ok(Err(Denied::default()));
     }
     let mut exempt = EntryTally::default();
     let mut denied = Denied::default();
@@ -240,17 +244,17 @@ fn check_images<'r>(
                     match judged.entry(written) {
                         Entry::Occupied(known) => Some(known.get().clone()),
                         Entry::Vacant(_) if full => None,
-                        Entry::Vacant(slot) => Some(slot.insert(images.verdict(written)).clone()),
+                        Entry::Vacant(slot) => Some(slot.insert(images.verdict(written)?).clone()),
                     }
                 }
-                None => Some(images.verdict(written)),
+                None => Some(images.verdict(written)?),
             };
             match verdict {
                 // Past the bound: not judged, so not exempt.
                 None => ImageProblem::NotChecked,
                 Some(ImageVerdict::Exempt(index)) => match images.entry(index) {
                     Some(entry) => {
-                        exempt.add(index, entry.as_str(), || text(pod_image.image));
+                        exempt.add(index, entry, || text(pod_image.image));
                         continue;
                     }
                     // Not reachable: the index came from these entries. Fail closed.
@@ -273,11 +277,11 @@ fn check_images<'r>(
         }
     }
     // A pod without containers has no images to vouch for it.
-    if denied.total == 0 && any_container {
+    Ok(if denied.total == 0 && any_container {
         Ok(exempt.uses)
     } else {
         Err(denied)
-    }
+    })
 }
 
 /// The entries that exempt one pod spec's containers, each once, in the order first used.
@@ -325,7 +329,7 @@ fn text<'r>(field: Option<&'r LazyText<'r>>) -> &'r str {
 }
 
 /// Adds entry uses to a list that holds each entry once. Entries are told apart by
-/// address: each is one string in the compiled settings. The lists are as long as the
+/// address: each is one string in the settings. The lists are as long as the
 /// number of distinct entries used by one pod, and this runs once per pod spec.
 fn merge_entry_uses<'r>(
     into: &mut Vec<EntryUse<'r>>,
@@ -543,15 +547,36 @@ mod tests {
         );
     }
 
+    /// The settings are read only for a pod on the host network. Settings that cannot be
+    /// read, or an entry that would decide the pod and is refused, reject it.
     #[rstest::rstest]
-    #[case::host_network(json!({"hostNetwork": true}), "misconfigured")]
-    #[case::no_host_network(json!({"hostNetwork": false}), "allowed: NoHostNetwork")]
-    fn settings_are_compiled_only_for_a_pod_on_the_host_network(
+    #[case::unreadable(json!({"hostNetwork": true}), r#"{"exempt_images": "nginx"}"#, "misconfigured")]
+    #[case::refused_entry(json!({"hostNetwork": true, "containers": [{"name": "a", "image": "nginx"}]}), r#"{"exempt_images": ["*"]}"#, "misconfigured")]
+    #[case::no_host_network(json!({"hostNetwork": false}), r#"{"exempt_images": "nginx"}"#, "allowed: NoHostNetwork")]
+    #[case::no_host_network_refused_entry(json!({"hostNetwork": false}), r#"{"exempt_images": ["*"]}"#, "allowed: NoHostNetwork")]
+    fn settings_are_read_only_for_a_pod_on_the_host_network(
         #[case] spec: serde_json::Value,
+        #[case] settings: &str,
         #[case] expected: &str,
     ) {
-        let answer = verdict(pod("default", spec), r#"{"exempt_images": ["*"]}"#);
+        let answer = verdict(pod("default", spec), settings);
         assert!(answer.starts_with(expected), "{answer}");
+    }
+
+    /// An entry is checked where it could decide an image: a refused entry for another
+    /// registry neither exempts nor stands in the way; one for the image's registry rejects
+    /// the pod even when a later entry would exempt it.
+    #[test]
+    fn entries_are_checked_where_they_could_decide() {
+        let pod_of = |image: &str| {
+            pod(
+                "default",
+                json!({"hostNetwork": true, "containers": [{"name": "a", "image": image}]}),
+            )
+        };
+        let settings = r#"{"exempt_images": ["quay.io/Bad", "nginx"]}"#;
+        assert!(verdict(pod_of("nginx:1.27"), settings).starts_with("exempt images"));
+        assert!(verdict(pod_of("quay.io/cilium/cilium"), settings).starts_with("misconfigured"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod ascii;
 mod decision;
+mod entries;
 mod glob;
 mod image;
 mod messages;
@@ -62,7 +63,8 @@ fn validate_settings(payload: &[u8]) -> CallResult {
     Ok(serde_json::to_vec(&check_settings(payload))?)
 }
 
-/// `validate_settings`: the settings are valid exactly when they compile.
+/// `validate_settings`: the settings are valid exactly when they read and every entry
+/// checks.
 pub fn check_settings(settings: &[u8]) -> SettingsValidationResponse {
     match Exemptions::from_json(settings) {
         Ok(_) => SettingsValidationResponse {

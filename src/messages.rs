@@ -237,10 +237,11 @@ pub fn unreadable(u: &Unreadable) -> String {
     )
 }
 
-/// The rejection when `validate` receives settings that do not compile. Policy-server
-/// validates settings before serving, so this is a last line of defence, failing closed.
+/// The rejection when `validate` receives settings it cannot read, or an entry that would
+/// decide the pod is refused. Policy-server validates settings before serving, so this is
+/// a last line of defence, failing closed.
 pub fn invalid_settings(error: &crate::settings::SettingsError) -> String {
-    format!("The host-network policy settings are not valid, so every request is rejected: {error}")
+    format!("The host-network policy settings are not valid, so no pod on the host network can be exempted: {error}")
 }
 
 #[cfg(test)]

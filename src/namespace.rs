@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::entries::{Entries, Entry, EntryError};
 use crate::glob;
 
 /// Kubernetes namespace names are RFC 1123 labels: at most 63 characters.
@@ -55,10 +56,6 @@ impl<'s> NamespacePattern<'s> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    pub fn matches(&self, namespace: &str) -> bool {
-        glob::matches(&self.0, namespace)
-    }
 }
 
 impl std::str::FromStr for NamespacePattern<'static> {
@@ -69,28 +66,46 @@ impl std::str::FromStr for NamespacePattern<'static> {
     }
 }
 
+impl<'s> Entry<'s> for NamespacePattern<'s> {
+    fn check(text: Cow<'s, str>) -> Result<Self, String> {
+        NamespacePattern::new(text).map_err(|e| e.to_string())
+    }
+}
+
 /// All namespace entries, tried in order. A scan, not a hash set: the list is short, and
 /// std's hashing asks the host for random bytes in every fresh instance.
 #[derive(Debug, Default, Clone)]
 pub struct NamespaceExemptions<'s> {
-    patterns: Vec<NamespacePattern<'s>>,
+    entries: Entries<'s, NamespacePattern<'s>>,
 }
 
 impl<'s> NamespaceExemptions<'s> {
-    pub fn new(patterns: Vec<NamespacePattern<'s>>) -> Self {
-        NamespaceExemptions { patterns }
+    pub fn new(entries: Entries<'s, NamespacePattern<'s>>) -> Self {
+        NamespaceExemptions { entries }
     }
 
-    /// The entry that exempts `namespace`, if any. The empty namespace (a cluster-scoped
-    /// object) is never exempt: no valid entry can match it.
-    pub fn find(&self, namespace: &str) -> Option<&str> {
+    pub fn entries(&self) -> &Entries<'s, NamespacePattern<'s>> {
+        &self.entries
+    }
+
+    /// The first entry that exempts `namespace`, if any, or the error of the entry that
+    /// would. The empty namespace (a cluster-scoped object) is never exempt: no valid entry
+    /// can match it.
+    ///
+    /// An entry's text is matched as written first, which is what a checked entry does
+    /// (checking changes nothing in it), so only the entry that matches is checked.
+    pub fn find(&self, namespace: &str) -> Result<Option<&str>, EntryError> {
         if namespace.is_empty() {
-            return None;
+            return Ok(None);
         }
-        self.patterns
-            .iter()
-            .find(|pattern| pattern.matches(namespace))
-            .map(NamespacePattern::as_str)
+        for (index, text) in self.entries.texts() {
+            if glob::matches(text, namespace) {
+                if let Some(checked) = self.entries.checked(index) {
+                    return checked.map(|pattern| Some(pattern.as_str()));
+                }
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -100,7 +115,11 @@ mod tests {
     use rstest::rstest;
 
     fn exemptions(entries: &[&str]) -> NamespaceExemptions<'static> {
-        NamespaceExemptions::new(entries.iter().map(|e| e.parse().unwrap()).collect())
+        let texts = entries
+            .iter()
+            .map(|e| Cow::Owned((*e).to_owned()))
+            .collect();
+        NamespaceExemptions::new(Entries::new("exempt_namespaces", texts))
     }
 
     #[rstest]
@@ -112,20 +131,36 @@ mod tests {
     #[case::glob_is_anchored_at_the_start("monitoring-*", "evil-monitoring-prod", false)]
     #[case::glob_prefix("*-system", "calico-system", true)]
     fn entry_matching(#[case] entry: &str, #[case] namespace: &str, #[case] exempt: bool) {
-        assert_eq!(exemptions(&[entry]).find(namespace).is_some(), exempt);
+        assert_eq!(
+            exemptions(&[entry]).find(namespace).unwrap().is_some(),
+            exempt
+        );
     }
 
     #[test]
     fn cluster_scoped_objects_are_never_namespace_exempt() {
-        assert_eq!(exemptions(&["*-system", "default"]).find(""), None);
+        assert_eq!(exemptions(&["*-system", "default"]).find(""), Ok(None));
     }
 
     #[test]
     fn find_names_the_entry_that_matched() {
         assert_eq!(
             exemptions(&["default", "team-*"]).find("team-a"),
-            Some("team-*")
+            Ok(Some("team-*"))
         );
+    }
+
+    /// Only the entry that would exempt the namespace is checked; if it is refused, the
+    /// namespace is not exempt by it, and the error says which entry it is.
+    #[test]
+    fn only_the_matching_entry_is_checked() {
+        let ex = exemptions(&["Bad-Entry", "team-*", "team-a*"]);
+        assert_eq!(ex.find("team-a"), Ok(Some("team-*")));
+        let refused = exemptions(&["team-*", "Team-*"]);
+        assert_eq!(refused.find("other"), Ok(None));
+        let matching_but_refused = exemptions(&["team-", "team-*"]);
+        let error = matching_but_refused.find("team-").unwrap_err();
+        assert_eq!((error.index, error.entry.as_str()), (0, "team-"));
     }
 
     #[rstest]

@@ -1,15 +1,18 @@
-//! The settings as administrators write them, compiled into [`Exemptions`].
+//! The settings as administrators write them: two lists of entries.
 //!
-//! Parse, don't validate: an `Exemptions` value only exists when every entry parsed, so
-//! `validate_settings` is "does it compile" and `validate` never meets a bad entry.
+//! `validate_settings` reads them and checks every entry, and refuses the settings if any
+//! entry is refused; policy-server serves no settings it refused. A request reads them
+//! only when a pod spec uses the host network, and checks an entry only where a decision
+//! could rest on it ([`crate::entries`]).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::image::{ImageExemptions, ImagePattern, ImagePatternError};
-use crate::namespace::{NamespaceExemptions, NamespacePattern, NamespacePatternError};
+use crate::entries::{Entries, EntryError};
+use crate::image::ImageExemptions;
+use crate::namespace::NamespaceExemptions;
 
 pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
 pub const EXEMPT_IMAGES: &str = "exempt_images";
@@ -41,15 +44,6 @@ fn null_as_empty<'de: 's, 's, D: Deserializer<'de>>(
     Ok(Option::<Entries>::deserialize(deserializer)?.map_or_else(Vec::new, |e| e.0))
 }
 
-/// One refused entry of a settings list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryError {
-    pub key: &'static str,
-    pub index: usize,
-    pub entry: String,
-    pub problem: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// The document is not an object of two string lists; the text names the key.
@@ -63,7 +57,13 @@ pub enum SettingsError {
     TooManyEntries { key: &'static str, count: usize },
 }
 
-/// What the settings exempt, every entry checked.
+impl From<EntryError> for SettingsError {
+    fn from(error: EntryError) -> Self {
+        SettingsError::Entries(vec![error])
+    }
+}
+
+/// What the settings exempt: the two lists, their entries checked when first used.
 #[derive(Debug, Default, Clone)]
 pub struct Exemptions<'s> {
     pub namespaces: NamespaceExemptions<'s>,
@@ -71,17 +71,14 @@ pub struct Exemptions<'s> {
 }
 
 impl<'s> Exemptions<'s> {
-    /// Parses and checks the settings JSON. `null` and `{}` mean no exemptions.
-    pub fn from_json(settings: &'s [u8]) -> Result<Self, SettingsError> {
-        let raw: Option<RawSettings> = match serde_json::from_slice(settings) {
-            Ok(raw) => raw,
+    /// Reads the settings JSON without checking the entries: an object of two lists of
+    /// strings, each at most [`MAX_ENTRIES`] long. `null` and `{}` mean no exemptions.
+    pub fn read(settings: &'s [u8]) -> Result<Self, SettingsError> {
+        let raw: RawSettings = match serde_json::from_slice::<Option<RawSettings>>(settings) {
+            Ok(raw) => raw.unwrap_or_default(),
             // Read again, tracking the path, only to say where the document is wrong.
             Err(_) => return Err(SettingsError::Malformed(describe_malformed(settings))),
         };
-        Self::compile(raw.unwrap_or_default())
-    }
-
-    fn compile(raw: RawSettings<'s>) -> Result<Self, SettingsError> {
         for (key, count) in [
             (EXEMPT_NAMESPACES, raw.exempt_namespaces.len()),
             (EXEMPT_IMAGES, raw.exempt_images.len()),
@@ -90,33 +87,35 @@ impl<'s> Exemptions<'s> {
                 return Err(SettingsError::TooManyEntries { key, count });
             }
         }
-        let mut errors = Vec::new();
-        let namespaces =
-            parse_entries(EXEMPT_NAMESPACES, raw.exempt_namespaces, &mut errors, |e| {
-                NamespacePattern::new(e).map_err(|e: NamespacePatternError| e.to_string())
-            });
-        let images = parse_entries(EXEMPT_IMAGES, raw.exempt_images, &mut errors, |e| {
-            ImagePattern::new(e).map_err(|e: ImagePatternError| e.to_string())
-        });
-        if !errors.is_empty() {
-            return Err(SettingsError::Entries(errors));
-        }
         Ok(Exemptions {
-            namespaces: NamespaceExemptions::new(namespaces),
-            images: ImageExemptions::new(images),
+            namespaces: NamespaceExemptions::new(Entries::new(
+                EXEMPT_NAMESPACES,
+                raw.exempt_namespaces,
+            )),
+            images: ImageExemptions::new(Entries::new(EXEMPT_IMAGES, raw.exempt_images)),
         })
+    }
+
+    /// Reads the settings and checks every entry: what `validate_settings` accepts.
+    pub fn from_json(settings: &'s [u8]) -> Result<Self, SettingsError> {
+        let exemptions = Self::read(settings)?;
+        let mut errors = exemptions.namespaces.entries().check_all();
+        errors.extend(exemptions.images.entries().check_all());
+        if errors.is_empty() {
+            Ok(exemptions)
+        } else {
+            Err(SettingsError::Entries(errors))
+        }
     }
 }
 
-/// The settings of one request, compiled the first time they are consulted.
+/// The settings of one request, read the first time they are consulted.
 ///
-/// policy-server makes a fresh instance for every request and checks the settings with
-/// `validate_settings` when it loads the policy, so nothing compiled survives a request and
-/// most requests (no pod spec on the host network) never need the settings: they are not
-/// even parsed then. When they are needed and do not compile, the request is rejected.
+/// Most requests (no pod spec on the host network) never need the settings: they are not
+/// even parsed then. When they are needed and cannot be read, the request is rejected.
 pub struct LazyExemptions<'s> {
     raw: &'s [u8],
-    compiled: OnceCell<Result<Exemptions<'s>, SettingsError>>,
+    read: OnceCell<Result<Exemptions<'s>, SettingsError>>,
 }
 
 /// All refused entries, each with its key, index and text.
@@ -153,40 +152,16 @@ impl<'s> LazyExemptions<'s> {
     pub fn new(raw: &'s [u8]) -> Self {
         LazyExemptions {
             raw,
-            compiled: OnceCell::new(),
+            read: OnceCell::new(),
         }
     }
 
-    /// The compiled settings, or why they do not compile.
+    /// The settings, or why they cannot be read.
     pub fn get(&self) -> Result<&Exemptions<'s>, &SettingsError> {
-        self.compiled
-            .get_or_init(|| Exemptions::from_json(self.raw))
+        self.read
+            .get_or_init(|| Exemptions::read(self.raw))
             .as_ref()
     }
-}
-
-fn parse_entries<'s, T>(
-    key: &'static str,
-    entries: Vec<Cow<'s, str>>,
-    errors: &mut Vec<EntryError>,
-    parse: impl Fn(Cow<'s, str>) -> Result<T, String>,
-) -> Vec<T> {
-    let mut parsed = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.into_iter().enumerate() {
-        // Kept for the message of a refused entry; free for a borrowed one, as every entry
-        // without escapes is.
-        let text = entry.clone();
-        match parse(entry) {
-            Ok(pattern) => parsed.push(pattern),
-            Err(problem) => errors.push(EntryError {
-                key,
-                index,
-                entry: text.into_owned(),
-                problem,
-            }),
-        }
-    }
-    parsed
 }
 
 #[cfg(test)]
@@ -208,7 +183,7 @@ mod tests {
     fn no_exemptions(#[case] settings: &str) {
         let ex = Exemptions::from_json(settings.as_bytes()).unwrap();
         assert!(ex.images.is_empty());
-        assert_eq!(ex.namespaces.find("kube-system"), None);
+        assert_eq!(ex.namespaces.find("kube-system"), Ok(None));
     }
 
     #[test]
@@ -218,10 +193,13 @@ mod tests {
                  "exempt_images": ["registry.k8s.io/kube-proxy", "quay.io/cilium/*"]}"#,
         )
         .unwrap();
-        assert_eq!(ex.namespaces.find("monitoring-prod"), Some("monitoring-*"));
+        assert_eq!(
+            ex.namespaces.find("monitoring-prod"),
+            Ok(Some("monitoring-*"))
+        );
         assert_eq!(
             ex.images.verdict(b"quay.io/cilium/cilium:v1.15"),
-            crate::image::ImageVerdict::Exempt(1)
+            Ok(crate::image::ImageVerdict::Exempt(1))
         );
     }
 

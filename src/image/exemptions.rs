@@ -1,6 +1,10 @@
 //! The `exempt_images` entries of one request, and the verdict on an image.
 
+use std::cell::OnceCell;
+
+use super::pattern::EntryRegistry;
 use super::{ImagePattern, ImageRef, ImageRefError};
+use crate::entries::{Entries, EntryError};
 
 /// What an image, as written in the pod, was judged to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,49 +19,78 @@ pub enum ImageVerdict {
 }
 
 /// The entries, in the order the settings list them. An image is matched against them in
-/// that order and exempted by the first that matches; an entry whose registry differs is
-/// passed over after comparing the hosts.
+/// that order and exempted by the first that matches. An entry whose registry differs is
+/// passed over on its text, unchecked ([`EntryRegistry`]); any other is checked before it
+/// is matched, and if it is refused, the image is judged by nothing else.
 #[derive(Debug, Default, Clone)]
 pub struct ImageExemptions<'s> {
-    patterns: Vec<ImagePattern<'s>>,
+    entries: Entries<'s, ImagePattern<'s>>,
+    /// The registry of each entry, read from the texts when the first image is judged.
+    registries: OnceCell<Vec<EntryRegistry>>,
 }
 
 impl<'s> ImageExemptions<'s> {
-    pub fn new(patterns: Vec<ImagePattern<'s>>) -> Self {
-        ImageExemptions { patterns }
+    pub fn new(entries: Entries<'s, ImagePattern<'s>>) -> Self {
+        ImageExemptions {
+            entries,
+            registries: OnceCell::new(),
+        }
+    }
+
+    pub fn entries(&self) -> &Entries<'s, ImagePattern<'s>> {
+        &self.entries
     }
 
     pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+        self.entries.is_empty()
     }
 
-    /// The entry at `index` of the settings list.
-    pub fn entry(&self, index: usize) -> Option<&ImagePattern<'s>> {
-        self.patterns.get(index)
+    /// The entry at `index` of the settings list, as written.
+    pub fn entry(&self, index: usize) -> Option<&str> {
+        self.entries.text(index)
     }
 
-    /// Judges the image written as `image` (the raw bytes of the pod's `image` field).
-    pub fn verdict(&self, image: &[u8]) -> ImageVerdict {
+    /// Judges the image written as `image` (the raw bytes of the pod's `image` field), or
+    /// says which refused entry stood in the way.
+    pub fn verdict(&self, image: &[u8]) -> Result<ImageVerdict, EntryError> {
         let Ok(text) = std::str::from_utf8(image) else {
-            return ImageVerdict::NotText;
+            return Ok(ImageVerdict::NotText);
         };
-        match ImageRef::parse(text) {
-            Ok(parsed) => self
-                .patterns
-                .iter()
-                .position(|pattern| pattern.matches(&parsed))
-                .map_or(ImageVerdict::NotExempt, ImageVerdict::Exempt),
-            Err(e) => ImageVerdict::Invalid(e),
+        let parsed = match ImageRef::parse(text) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(ImageVerdict::Invalid(e)),
+        };
+        let registries = self.registries.get_or_init(|| {
+            self.entries
+                .texts()
+                .map(|(_, entry)| EntryRegistry::of(entry))
+                .collect()
+        });
+        for ((index, entry), registry) in self.entries.texts().zip(registries) {
+            if !registry.could_match(entry, &parsed) {
+                continue;
+            }
+            if let Some(checked) = self.entries.checked(index) {
+                if checked?.matches(&parsed) {
+                    return Ok(ImageVerdict::Exempt(index));
+                }
+            }
         }
+        Ok(ImageVerdict::NotExempt)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     fn exemptions(entries: &[&str]) -> ImageExemptions<'static> {
-        ImageExemptions::new(entries.iter().map(|e| e.parse().unwrap()).collect())
+        let texts = entries
+            .iter()
+            .map(|e| Cow::Owned((*e).to_owned()))
+            .collect();
+        ImageExemptions::new(Entries::new("exempt_images", texts))
     }
 
     #[test]
@@ -69,7 +102,7 @@ mod tests {
             "quay.io/cilium/cilium",
         ]);
         let found = |image: &str| match ex.verdict(image.as_bytes()) {
-            ImageVerdict::Exempt(index) => ex.entry(index).map(|p| p.as_str().to_owned()),
+            Ok(ImageVerdict::Exempt(index)) => ex.entry(index).map(str::to_owned),
             _ => None,
         };
         assert_eq!(found("nginx:1.27").as_deref(), Some("nginx:1.27"));
@@ -89,27 +122,115 @@ mod tests {
         let ex = exemptions(&["quay.io/cilium/*", "nginx:1.27"]);
         assert_eq!(
             ex.verdict(b"quay.io/cilium/cilium:v1"),
-            ImageVerdict::Exempt(0)
+            Ok(ImageVerdict::Exempt(0))
         );
-        assert_eq!(
-            ex.entry(0).map(ImagePattern::as_str),
-            Some("quay.io/cilium/*")
-        );
-        assert_eq!(ex.verdict(b"nginx:1.27"), ImageVerdict::Exempt(1));
-        assert_eq!(ex.verdict(b"nginx:1.28"), ImageVerdict::NotExempt);
-        assert!(matches!(ex.verdict(b"Bad Image"), ImageVerdict::Invalid(_)));
+        assert_eq!(ex.entry(0), Some("quay.io/cilium/*"));
+        assert_eq!(ex.verdict(b"nginx:1.27"), Ok(ImageVerdict::Exempt(1)));
+        assert_eq!(ex.verdict(b"nginx:1.28"), Ok(ImageVerdict::NotExempt));
+        assert!(matches!(
+            ex.verdict(b"Bad Image"),
+            Ok(ImageVerdict::Invalid(_))
+        ));
     }
 
     #[test]
     fn bytes_that_are_not_text_are_no_image() {
         let ex = exemptions(&["nginx"]);
-        assert_eq!(ex.verdict(b"nginx\xff"), ImageVerdict::NotText);
+        assert_eq!(ex.verdict(b"nginx\xff"), Ok(ImageVerdict::NotText));
     }
 
     #[test]
     fn several_entries_for_one_repository_are_all_tried() {
         let ex = exemptions(&["nginx:1.26", "nginx:1.27"]);
-        assert_eq!(ex.verdict(b"nginx:1.27"), ImageVerdict::Exempt(1));
-        assert_eq!(ex.verdict(b"nginx:1.25"), ImageVerdict::NotExempt);
+        assert_eq!(ex.verdict(b"nginx:1.27"), Ok(ImageVerdict::Exempt(1)));
+        assert_eq!(ex.verdict(b"nginx:1.25"), Ok(ImageVerdict::NotExempt));
+    }
+
+    /// An entry on another registry is passed over unchecked; one that could match is
+    /// checked first, and if refused, the image is judged by nothing else, not even an
+    /// entry after it that would exempt it.
+    #[test]
+    fn entries_are_checked_only_where_they_could_match() {
+        let ex = exemptions(&["quay.io/Bad/Path", "docker.io/Bad/*", "nginx"]);
+        let refused = ex.verdict(b"nginx").unwrap_err();
+        assert_eq!((refused.key, refused.index), ("exempt_images", 1));
+        assert_eq!(refused.entry, "docker.io/Bad/*");
+        assert!(
+            refused.problem.contains("invalid repository name"),
+            "{}",
+            refused.problem
+        );
+        assert_eq!(
+            ex.verdict(b"ghcr.io/acme/agent"),
+            Ok(ImageVerdict::NotExempt)
+        );
+    }
+
+    /// References built from pieces that exercise the registry rules: Docker Hub written
+    /// every way, hosts in other cases, ports, IPv6, `localhost`, and globs in the host.
+    fn reference(wildcards: bool) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let registries = prop::sample::select(vec![
+            "",
+            "docker.io/",
+            "index.docker.io/",
+            "Docker.io/",
+            "quay.io/",
+            "QUAY.io/",
+            "eu.gcr.io/",
+            "localhost/",
+            "localhost:5000/",
+            "[fd00::1]:5000/",
+            "registry.k8s.io/",
+            "*.gcr.io/",
+            "quay.*/",
+            "registry.k8s.io:443/",
+        ]);
+        let paths = prop::sample::select(vec![
+            "nginx",
+            "library/nginx",
+            "cilium/cilium",
+            "cilium/*",
+            "**",
+            "acme/**/agent",
+            "a.b/c",
+        ]);
+        let tags = prop::sample::select(vec!["", ":1.27", ":v1.*", ":latest"]);
+        (registries, paths, tags).prop_filter_map("wildcards", move |(r, p, t)| {
+            let text = format!("{r}{p}{t}");
+            (wildcards || !text.contains('*')).then_some(text)
+        })
+    }
+
+    proptest::proptest! {
+        /// Checking entries only where they could match changes no verdict: with valid
+        /// entries, the first entry that matches is the one the eager scan finds.
+        #[test]
+        fn checking_where_entries_could_match_changes_no_verdict(
+            entries in proptest::collection::vec(reference(true), 1..6),
+            image in reference(false),
+        ) {
+            let valid: Vec<&String> = entries
+                .iter()
+                .filter(|e| e.parse::<ImagePattern>().is_ok())
+                .collect();
+            let lazy = exemptions(&valid.iter().map(|e| e.as_str()).collect::<Vec<_>>());
+            let Ok(parsed) = ImageRef::parse(&image) else {
+                return Ok(());
+            };
+            let eager = valid
+                .iter()
+                .position(|e| e.parse::<ImagePattern>().is_ok_and(|p| p.matches(&parsed)))
+                .map_or(ImageVerdict::NotExempt, ImageVerdict::Exempt);
+            proptest::prop_assert_eq!(lazy.verdict(image.as_bytes()), Ok(eager));
+            for entry in &valid {
+                if entry.parse::<ImagePattern>().is_ok_and(|p| p.matches(&parsed)) {
+                    proptest::prop_assert!(
+                        EntryRegistry::of(entry).could_match(entry, &parsed),
+                        "{entry} {image}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -175,8 +175,26 @@ struct Separators {
     first_slash: Option<usize>,
     last_slash: Option<usize>,
     tag_colon: Option<usize>,
-    /// A `.` or `:` before the first `/`: the first component is then a registry host.
-    host_like: bool,
+}
+
+/// The first component of a reference and the slash after it, if that component names a
+/// registry: it has a dot or a port, or is `localhost`, as `distribution/reference`
+/// decides. Reads only up to the first `/` (or the `@` of a digest, before which no slash
+/// means no registry).
+fn registry_component(reference: &str) -> Option<(&str, usize)> {
+    let mut host_like = false;
+    for (at, byte) in reference.bytes().enumerate() {
+        match byte {
+            b'/' => {
+                let first = reference.get(..at)?;
+                return (host_like || first == "localhost").then_some((first, at));
+            }
+            b'@' => return None,
+            b'.' | b':' => host_like = true,
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Separators {
@@ -186,7 +204,6 @@ impl Separators {
             first_slash: None,
             last_slash: None,
             tag_colon: None,
-            host_like: false,
         };
         for (at, byte) in reference.bytes().enumerate() {
             match byte {
@@ -200,10 +217,8 @@ impl Separators {
                     found.tag_colon = None;
                 }
                 b':' => {
-                    found.host_like |= found.first_slash.is_none();
                     found.tag_colon.get_or_insert(at);
                 }
-                b'.' => found.host_like |= found.first_slash.is_none(),
                 _ => {}
             }
         }
@@ -262,6 +277,17 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
     })
 }
 
+/// The registry `reference` names, decided as [`parse`] decides it but without checking
+/// anything: for a reference that parses, the same registry [`parse`] gives.
+pub fn registry_of(reference: &str) -> Registry<'_> {
+    match registry_component(reference) {
+        Some((first, _)) if first != DOCKER_HUB && first != DOCKER_HUB_LEGACY => {
+            Registry::Host(first)
+        }
+        _ => Registry::DockerHub,
+    }
+}
+
 /// Splits the name into registry and repository path, applying Docker Hub's defaults.
 ///
 /// The first component is a registry when it looks like a host (has a dot or a port, or
@@ -280,9 +306,8 @@ fn split_registry<'s>(
     // The slashes of the name: a tag colon comes after the last slash, so cutting the tag
     // off leaves them where they are.
     let first_slash = separators.first_slash.filter(|&at| at < name.len());
-    let first = first_slash.and_then(|at| name.get(..at));
-    let (registry, path) = match (first, first_slash) {
-        (Some(first), Some(slash)) if separators.host_like || first == "localhost" => {
+    let (registry, path) = match registry_component(name) {
+        Some((first, slash)) => {
             if first.len() > MAX_HOST_LEN {
                 return Err(GrammarError::HostTooLong);
             }

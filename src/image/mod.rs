@@ -7,5 +7,5 @@ mod pattern;
 mod reference;
 
 pub use exemptions::{ImageExemptions, ImageVerdict};
-pub use pattern::{ImagePattern, ImagePatternError};
+pub use pattern::ImagePattern;
 pub use reference::{ImageRef, ImageRefError};

@@ -1,7 +1,7 @@
 //! Entries of `exempt_images`: a repository, a tag or a digest, possibly with `*` and `**`,
-//! checked once and then matched against images as written, without being compiled into
-//! anything: policy-server makes a fresh instance for every request, so whatever an entry
-//! were compiled into would be built again for every request.
+//! checked at most once per request and then matched against images as written, without
+//! being compiled into anything: policy-server makes a fresh instance for every request, so
+//! whatever an entry were compiled into would be built again for every request.
 //!
 //! Matching an image against an entry takes time linear in the two lengths: `*` is matched
 //! by [`glob::matches`] (linear), and an entry has at most one `**`, whose segments before it
@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use super::grammar::{self, GrammarError, Registry, Wildcards};
 use super::ImageRef;
+use crate::entries::Entry;
 use crate::{ascii, glob};
 
 /// Why an `exempt_images` entry was refused.
@@ -259,6 +260,53 @@ fn host_matches(pattern: &str, host: &str) -> bool {
             .next()
             .is_some_and(|label| glob::matches(label_pattern, label))
     }) && labels.next().is_none()
+}
+
+/// The registry an entry names, read from its text without checking the entry: enough to
+/// tell that an entry cannot exempt an image on another registry, so that it need not be
+/// checked for that image. Read once per entry and request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryRegistry {
+    DockerHub,
+    /// A host without `*`, where it lies in the entry.
+    Host(Range<usize>),
+    /// A host with `*`: only the checked entry can tell.
+    HostGlob,
+}
+
+impl EntryRegistry {
+    /// The registry of the entry written as `entry`, as `grammar::registry_of` decides it.
+    pub fn of(entry: &str) -> Self {
+        match grammar::registry_of(entry) {
+            Registry::DockerHub => EntryRegistry::DockerHub,
+            Registry::Host(host) if glob::is_literal(host) => {
+                let start = host.as_ptr() as usize - entry.as_ptr() as usize;
+                EntryRegistry::Host(start..start + host.len())
+            }
+            Registry::Host(_) => EntryRegistry::HostGlob,
+        }
+    }
+
+    /// Whether the entry written as `entry`, whose registry this is, could exempt the
+    /// image: `false` only when the entry, checked, would not match either, because the
+    /// registries differ. [`ImagePattern::matches`] requires the same registry, and a host
+    /// without `*` equal to the image's lowercase host once lowercased itself.
+    pub fn could_match(&self, entry: &str, image: &ImageRef<'_>) -> bool {
+        match (self, image.host()) {
+            (EntryRegistry::DockerHub, None) => true,
+            (EntryRegistry::Host(span), Some(image_host)) => entry
+                .get(span.clone())
+                .is_some_and(|host| host.eq_ignore_ascii_case(image_host)),
+            (EntryRegistry::HostGlob, Some(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+impl<'s> Entry<'s> for ImagePattern<'s> {
+    fn check(text: Cow<'s, str>) -> Result<Self, String> {
+        ImagePattern::new(text).map_err(|e| e.to_string())
+    }
 }
 
 impl FromStr for ImagePattern<'static> {
