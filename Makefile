@@ -58,9 +58,8 @@ wasm-target:
 # cdylib alone gets the LTO the `wasm` profile asks for. The floor is built the same way,
 # so that the benchmark compares like with like.
 # The inline threshold: at 500, serde_json's string scanner is inlined into the object views,
-# which read every container of every request; without it, policy.wasm is 396 KB instead of
-# 492 KB but a pod of 300 containers costs 1.34 times the floor instead of 1.17 (make bench).
-# The module's size does not change the cost of a fresh instance.
+# which read every container of every request. Without it policy.wasm is about 80 KB smaller,
+# and a pod of 300 containers costs a tenth more (docs/performance.md has the measurements).
 WASM_BUILD := $(CARGO) rustc --locked --lib --crate-type cdylib --target $(WASM_TARGET) --profile wasm
 WASM_CODEGEN := -C llvm-args=-inline-threshold=500
 
