@@ -167,13 +167,11 @@ fn is_docker_hub_in_other_case(host: &str) -> bool {
         && host != DOCKER_HUB_LEGACY
 }
 
-/// Where the separators that split a reference lie, found in one scan: the first `@`
-/// ends the name (and tag), the first `/` may end a registry, and a `:` after the last
-/// `/` starts the tag.
+/// Where the separators that end the name lie, found in one scan: the first `@` starts
+/// the digest, and a `:` after the last `/` before it starts the tag (one before a `/` is
+/// a registry port).
 struct Separators {
     at_sign: Option<usize>,
-    first_slash: Option<usize>,
-    last_slash: Option<usize>,
     tag_colon: Option<usize>,
 }
 
@@ -201,8 +199,6 @@ impl Separators {
     fn find(reference: &str) -> Self {
         let mut found = Separators {
             at_sign: None,
-            first_slash: None,
-            last_slash: None,
             tag_colon: None,
         };
         for (at, byte) in reference.bytes().enumerate() {
@@ -211,11 +207,7 @@ impl Separators {
                     found.at_sign = Some(at);
                     break;
                 }
-                b'/' => {
-                    found.first_slash.get_or_insert(at);
-                    found.last_slash = Some(at);
-                    found.tag_colon = None;
-                }
+                b'/' => found.tag_colon = None,
                 b':' => {
                     found.tag_colon.get_or_insert(at);
                 }
@@ -228,7 +220,7 @@ impl Separators {
 
 /// Parses `reference` as `[registry/]path[:tag][@digest]`.
 ///
-/// One scan finds the separators; each part is then checked once. This runs for every
+/// One scan finds where the name ends; each part is then checked once. This runs for every
 /// `exempt_images` entry and every distinct image of a pod on the host network, on every
 /// such request, so it avoids the repeated searches of `split_once` and friends.
 pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, GrammarError> {
@@ -244,7 +236,6 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
         Some(at) => Some(check_digest(reference.get(at + 1..).unwrap_or_default())?),
         None => None,
     };
-    // A colon after the last slash starts the tag; one before it is a registry port.
     let (name, tag) = match separators.tag_colon {
         Some(colon) => {
             let name = reference.get(..colon).ok_or(GrammarError::InvalidName)?;
@@ -258,7 +249,7 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
             None,
         ),
     };
-    let (registry, official, path) = split_registry(name, &separators, wildcards)?;
+    let (registry, official, path) = split_registry(name, wildcards)?;
     let repository_len = path.len()
         + if official {
             DOCKER_HUB_OFFICIAL_NAMESPACE.len() + 1
@@ -298,14 +289,10 @@ pub fn registry_of(reference: &str) -> Registry<'_> {
 /// `library/…`) applies to the host exactly as `distribution/reference` spells it, in
 /// lowercase: the runtime pulls `Docker.io/nginx` from the host `Docker.io` and the
 /// repository `nginx`, which is not the official `library/nginx`.
-fn split_registry<'s>(
-    name: &'s str,
-    separators: &Separators,
+fn split_registry(
+    name: &str,
     wildcards: Wildcards,
-) -> Result<(Registry<'s>, bool, &'s str), GrammarError> {
-    // The slashes of the name: a tag colon comes after the last slash, so cutting the tag
-    // off leaves them where they are.
-    let first_slash = separators.first_slash.filter(|&at| at < name.len());
+) -> Result<(Registry<'_>, bool, &str), GrammarError> {
     let (registry, path) = match registry_component(name) {
         Some((first, slash)) => {
             if first.len() > MAX_HOST_LEN {
@@ -328,14 +315,7 @@ fn split_registry<'s>(
     if !is_path(path, wildcards) {
         return Err(GrammarError::InvalidName);
     }
-    let single_component = match (registry, first_slash) {
-        (_, None) => true,
-        (Registry::DockerHub, Some(first)) if path.len() < name.len() => {
-            separators.last_slash == Some(first)
-        }
-        _ => false,
-    };
-    let official = registry == Registry::DockerHub && single_component;
+    let official = registry == Registry::DockerHub && !ascii::contains(path, b'/');
     Ok((registry, official, path))
 }
 
