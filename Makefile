@@ -41,7 +41,8 @@ SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock .cargo/config.to
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	@grep -E '^([a-zA-Z0-9_.-]+|\$$\(ANNOTATED\)):.*## ' $(MAKEFILE_LIST) | \
+		sed 's/^$$(ANNOTATED)/$(ANNOTATED)/' | sort | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-22s %s\n", $$1, $$2}'
 
 # rust-toolchain.toml lists the target, but rustup adds it only when it installs the toolchain:
