@@ -36,15 +36,6 @@ pub struct Entries<'s, T> {
     entries: Vec<(Cow<'s, str>, Checked<T>)>,
 }
 
-impl<'s, T> Default for Entries<'s, T> {
-    fn default() -> Self {
-        Entries {
-            key: "",
-            entries: Vec::new(),
-        }
-    }
-}
-
 impl<'s, T: Entry<'s>> Entries<'s, T> {
     /// The entries of the list `key`, not yet checked.
     pub fn new(key: &'static str, texts: Vec<Cow<'s, str>>) -> Self {
@@ -55,6 +46,15 @@ impl<'s, T: Entry<'s>> Entries<'s, T> {
                 .map(|text| (text, OnceCell::new()))
                 .collect(),
         }
+    }
+
+    /// The list `key` of owned entries, for the tests of the lists' users.
+    #[cfg(test)]
+    pub fn of(key: &'static str, texts: &[&str]) -> Self {
+        Self::new(
+            key,
+            texts.iter().map(|t| Cow::Owned((*t).to_owned())).collect(),
+        )
     }
 
     pub fn is_empty(&self) -> bool {

@@ -74,7 +74,7 @@ impl<'s> Entry<'s> for NamespacePattern<'s> {
 
 /// All namespace entries, tried in order. A scan, not a hash set: the list is short, and
 /// std's hashing asks the host for random bytes in every fresh instance.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct NamespaceExemptions<'s> {
     entries: Entries<'s, NamespacePattern<'s>>,
 }
@@ -115,11 +115,7 @@ mod tests {
     use rstest::rstest;
 
     fn exemptions(entries: &[&str]) -> NamespaceExemptions<'static> {
-        let texts = entries
-            .iter()
-            .map(|e| Cow::Owned((*e).to_owned()))
-            .collect();
-        NamespaceExemptions::new(Entries::new("exempt_namespaces", texts))
+        NamespaceExemptions::new(Entries::of("exempt_namespaces", entries))
     }
 
     #[rstest]

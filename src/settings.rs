@@ -64,7 +64,7 @@ impl From<EntryError> for SettingsError {
 }
 
 /// What the settings exempt: the two lists, their entries checked when first used.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Exemptions<'s> {
     pub namespaces: NamespaceExemptions<'s>,
     pub images: ImageExemptions<'s>,

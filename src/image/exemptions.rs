@@ -22,7 +22,7 @@ pub enum ImageVerdict {
 /// that order and exempted by the first that matches. An entry whose registry differs is
 /// passed over on its text, unchecked ([`EntryRegistry`]); any other is checked before it
 /// is matched, and if it is refused, the image is judged by nothing else.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct ImageExemptions<'s> {
     entries: Entries<'s, ImagePattern<'s>>,
     /// The registry of each entry, read from the texts when the first image is judged.
@@ -83,14 +83,9 @@ impl<'s> ImageExemptions<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     fn exemptions(entries: &[&str]) -> ImageExemptions<'static> {
-        let texts = entries
-            .iter()
-            .map(|e| Cow::Owned((*e).to_owned()))
-            .collect();
-        ImageExemptions::new(Entries::new("exempt_images", texts))
+        ImageExemptions::new(Entries::of("exempt_images", entries))
     }
 
     #[test]
