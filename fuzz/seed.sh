@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Seeds each fuzz target's corpus from test_data/, so fuzzing starts from the requests,
 # settings and images the tests already know. Idempotent; the corpora are not committed.
+# Writes to fuzz/corpus/, or to the folder given as the first argument (tools/oracles'
+# tests run every oracle over the seeds that way).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-corpus="$root/fuzz/corpus"
+corpus="${1:-$root/fuzz/corpus}"
 mkdir -p "$corpus"/{validate_payload,validate_settings,image_reference,validate_structured}
 
 settings_files=("$root/test_data/bypass/settings.json")
