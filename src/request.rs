@@ -110,14 +110,13 @@ impl AdmissionRequest<'_> {
         self.sub_resource == "ephemeralcontainers"
     }
 
-    /// The request's `namespace` is authoritative; the object's is only a fallback for
-    /// requests that leave it empty, since a client can write anything in the object.
+    /// The request's `namespace`, and nothing else. The API server fills it for every
+    /// namespaced object and leaves it empty for cluster-scoped ones (whose
+    /// `metadata.namespace` it clears), and the audit scanner fills it from the object it
+    /// replays; the object's own `metadata.namespace` is whatever the client wrote, so a
+    /// cluster-scoped custom kind could claim `kube-system` there.
     pub fn namespace(&self) -> &str {
-        if !self.namespace.is_empty() {
-            return &self.namespace;
-        }
-        self.metadata_field(|m| m.namespace.as_deref())
-            .unwrap_or_default()
+        &self.namespace
     }
 
     /// The object's name; for `generateName` objects, the prefix followed by `*`.
@@ -153,35 +152,23 @@ impl AdmissionRequest<'_> {
 /// here, so the common path never pays for keeping the raw pod specs. Identical bytes are
 /// the fast answer (the API server encodes both objects the same way); otherwise the two
 /// specs are compared as JSON values, so key order and white space do not count as changes.
-/// Anything unreadable counts as changed, so the request is judged like a CREATE.
+/// Anything unreadable counts as changed, so the request is judged like a CREATE: every
+/// step from the payload down to the pod spec must be an object with the key once, as the
+/// view of the new object demands. An `oldObject` that is an array, a string, a number or
+/// `null` is no old object.
 pub fn pod_spec_unchanged(payload: &[u8], location: PodSpecLocation) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Payload<'a> {
-        #[serde(borrow)]
-        request: Objects<'a>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Objects<'a> {
-        #[serde(borrow, default)]
-        object: Option<RawObject<'a>>,
-        #[serde(borrow, default)]
-        old_object: Option<RawObject<'a>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct RawObject<'a> {
-        #[serde(borrow, default)]
-        spec: Option<&'a RawValue>,
-    }
-
-    let Ok(Payload { request }) = serde_json::from_slice::<Payload>(payload) else {
+    let Ok(payload) = serde_json::from_slice::<&RawValue>(payload) else {
         return false;
     };
-    let new = request.object.and_then(|o| o.spec);
-    let old = request.old_object.and_then(|o| o.spec);
-    let new = new.and_then(|s| raw_pod_spec(s, location));
-    let old = old.and_then(|s| raw_pod_spec(s, location));
-    match (new, old) {
+    let Some(request) = raw_field(payload, "request") else {
+        return false;
+    };
+    let pod_spec = |object_key: &str| {
+        raw_field(request, object_key)
+            .and_then(|object| raw_field(object, "spec"))
+            .and_then(|spec| raw_pod_spec(spec, location))
+    };
+    match (pod_spec("object"), pod_spec("oldObject")) {
         (Some(new), Some(old)) if new.get() == old.get() => true,
         (Some(new), Some(old)) => {
             match (
@@ -284,10 +271,8 @@ impl Unreadable {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let mut namespace = text(&["namespace"]);
-        if namespace.is_empty() {
-            namespace = text(&["object", "metadata", "namespace"]);
-        }
+        // The namespace as the decision reads it: the request's alone.
+        let namespace = text(&["namespace"]);
         let mut name = text(&["name"]);
         if name.is_empty() {
             name = text(&["object", "metadata", "name"]);
@@ -325,10 +310,19 @@ mod tests {
     }
 
     #[test]
-    fn object_namespace_is_the_fallback() {
-        let bytes = payload(json!({"object": {"metadata": {"namespace": "team-a"}}}));
+    fn without_a_request_namespace_the_object_is_cluster_scoped() {
+        // The API server clears `metadata.namespace` of cluster-scoped objects; a value
+        // there is the client's claim, and exempts nothing.
+        let bytes = payload(json!({"object": {"metadata": {"namespace": "kube-system"}}}));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
-        assert_eq!(parsed.request.namespace(), "team-a");
+        assert_eq!(parsed.request.namespace(), "");
+        assert_eq!(
+            Unreadable::describe(
+                br#"{"request": {"object": {"metadata": {"namespace": "kube-system"}}}}"#
+            )
+            .namespace,
+            ""
+        );
     }
 
     #[test]
@@ -371,6 +365,43 @@ mod tests {
             "oldObject": {"spec": {"template": {"spec": {"hostNetwork": true}}, "template": {"spec": {"hostNetwork": true}}}}
         }}"#;
         assert!(!pod_spec_unchanged(bytes, PodSpecLocation::Template));
+    }
+
+    /// An old object of any shape but an object is no old object: the view refuses the
+    /// same shapes for the new one.
+    #[rstest::rstest]
+    #[case::array_of_the_fields(json!([["spec", {"hostNetwork": true}]]))]
+    #[case::array_of_the_object(json!([{"spec": {"hostNetwork": true}}]))]
+    #[case::string(json!("{\"spec\": {\"hostNetwork\": true}}"))]
+    #[case::number(json!(1))]
+    #[case::null(json!(null))]
+    #[case::spec_as_array(json!({"spec": [{"hostNetwork": true}]}))]
+    #[case::spec_as_string(json!({"spec": "hostNetwork"}))]
+    fn an_old_object_that_is_not_an_object_is_a_change(#[case] old: serde_json::Value) {
+        let bytes = payload(json!({
+            "object": {"spec": {"hostNetwork": true}},
+            "oldObject": old
+        }));
+        assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Spec), "{old}");
+        let request = json!({"spec": {"template": {"spec": {"hostNetwork": true}}}});
+        let bytes = payload(json!({"object": request, "oldObject": [request]}));
+        assert!(!pod_spec_unchanged(&bytes, PodSpecLocation::Template));
+    }
+
+    #[test]
+    fn a_request_that_is_not_an_object_has_no_old_pod_spec() {
+        assert!(!pod_spec_unchanged(
+            br#"{"request": [["object", {"spec": {}}], ["oldObject", {"spec": {}}]]}"#,
+            PodSpecLocation::Spec
+        ));
+        assert!(!pod_spec_unchanged(
+            br#"[{"request": {"object": {"spec": {}}, "oldObject": {"spec": {}}}}]"#,
+            PodSpecLocation::Spec
+        ));
+        assert!(pod_spec_unchanged(
+            br#"{"request": {"object": {"spec": {}}, "oldObject": {"spec": {}}}}"#,
+            PodSpecLocation::Spec
+        ));
     }
 
     #[test]

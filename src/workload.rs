@@ -127,7 +127,6 @@ json_view! {
     pub struct ObjectMeta<'a> {
         "name" => pub name: Option<Cow<'a, str>>,
         "generateName" => pub generate_name: Option<Cow<'a, str>>,
-        "namespace" => pub namespace: Option<Cow<'a, str>>,
     }
 }
 

@@ -11,11 +11,13 @@
 //! 4. Otherwise, settings with an invalid entry reject the request.
 //!    Built-in kinds keep it where Kubernetes does; any other kind in `spec.template.spec`
 //!    and `spec.jobTemplate.spec.template.spec`.
-//! 5. A namespace matched by an entry (`*` is any run of characters; the request's namespace,
-//!    or the object's when the request has none; never the empty one) admits it.
+//! 5. A namespace matched by an entry (`*` is any run of characters; the request's namespace
+//!    alone, never the object's `metadata.namespace`, and never the empty one) admits it.
 //! 6. So does a pod with at least one container whose every image, image volumes included,
 //!    is exempted by a configured entry, according to the hand-written `images` table below.
-//! 7. So does an UPDATE whose old object has the same pod spec.
+//! 7. So does an UPDATE whose old object has the same pod spec; an old object that is not
+//!    a JSON object (an array of the new object's fields, a string, a number, `null`) has
+//!    none.
 //! 8. Anything else is rejected, with a message.
 use arbitrary::Arbitrary;
 use serde_json::{json, Map, Value};
@@ -215,6 +217,14 @@ enum OldObject {
     Same,
     /// The same object without the host network.
     WithoutHostNetwork,
+    /// The new object's fields as an array of pairs.
+    ArrayOfFields,
+    /// The new object inside an array.
+    ArrayOfObject,
+    /// The new object as a JSON string.
+    Text,
+    Number,
+    Null,
 }
 
 #[derive(Debug, Arbitrary, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +362,16 @@ pub fn check(input: &Input) {
             object_namespace,
             pod_spec(input, &images, HostNetwork::False),
         ),
+        (Operation::Update, OldObject::ArrayOfFields) => Value::Array(
+            new.as_object()
+                .into_iter()
+                .flatten()
+                .map(|(key, value)| json!([key, value]))
+                .collect(),
+        ),
+        (Operation::Update, OldObject::ArrayOfObject) => json!([new.clone()]),
+        (Operation::Update, OldObject::Text) => json!(new.to_string()),
+        (Operation::Update, OldObject::Number) => json!(1),
         _ => Value::Null,
     };
     let (group, kind) = input.kind.gvk();
@@ -418,15 +438,10 @@ pub fn check(input: &Input) {
     );
     let delete_or_connect = matches!(input.operation, Operation::Delete | Operation::Connect);
     let on_host_network = input.host_network == HostNetwork::True && input.kind.reads(at);
-    let effective_namespace = if namespace.is_empty() {
-        object_namespace.unwrap_or_default()
-    } else {
-        namespace
-    };
-    let namespace_exempt = !effective_namespace.is_empty()
+    let namespace_exempt = !namespace.is_empty()
         && namespace_patterns
             .iter()
-            .any(|p| wildcard(p.as_bytes(), effective_namespace.as_bytes()));
+            .any(|p| wildcard(p.as_bytes(), namespace.as_bytes()));
     let images_exempt = input
         .containers
         .iter()

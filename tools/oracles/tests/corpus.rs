@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 /// Fewer seeds than this means seeding broke, not that there is less to check.
 const MIN_SEEDS: usize = 20;
 /// Generated inputs for the structured target: about a second natively.
-const GENERATED: usize = 4000;
+const GENERATED: usize = 20000;
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
