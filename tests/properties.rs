@@ -77,6 +77,8 @@ const NEVER_EXEMPT: &[&str] = &[
     "Docker.io/nginx:1.27",
     "DOCKER.IO/library/nginx",
     "evil.eu.k8s.io/pause",
+    // No domain: `_` is in no label of a registry host.
+    "a_b.k8s.io/pause",
     "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     "0123abcd",
     "NGINX",

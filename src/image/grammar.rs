@@ -1,15 +1,63 @@
 //! The image reference grammar of `distribution/reference`, the one the container runtime
 //! applies, read by hand in one left-to-right pass.
 //!
+//! distribution's grammar ([`reference.go`, lines 4-26][grammar], with the expressions of
+//! [`regexp.go`][regexp] and the Docker Hub rules of [`normalize.go`][normalize], all at
+//! commit `0965666a6ade2e06035fe352e38344be1e68951a`), and where this reader differs:
+//!
+//! ```text
+//! reference         := name [ ":" tag ] [ "@" digest ]
+//! name              := [domain '/'] remote-name
+//! domain            := host [':' port-number]
+//! host              := domain-name | IPv4address | \[ IPv6address \]
+//! domain-name       := domain-component ['.' domain-component]*
+//! domain-component  := /([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])/
+//! port-number       := /[0-9]+/
+//! path-component    := alpha-numeric [separator alpha-numeric]*
+//! path              := path-component ['/' path-component]*
+//! alpha-numeric     := /[a-z0-9]+/
+//! separator         := /[_.]|__|[-]+/
+//! tag               := /[\w][\w.-]{0,127}/
+//! digest            := digest-algorithm ":" digest-hex
+//! digest-algorithm  := component [ /[+.-_]/ component ]*, component := /[A-Za-z][A-Za-z0-9]*/
+//! digest-hex        := /[0-9a-fA-F]{32,}/
+//! identifier        := /[a-f0-9]{64}/
+//! ```
+//!
+//! - **Where the domain ends** (`splitDockerDomain`): the first component is the domain when
+//!   it is `localhost`, or has a `.` or a `:`, or has an uppercase letter. Otherwise the name
+//!   is on Docker Hub, and a single component is `library/NAME`; `index.docker.io` is
+//!   `docker.io`.
+//! - *Differs, denies only:* a first component with an uppercase letter but no `.` or `:`
+//!   (`Foo/bar`) is a domain to distribution; here it is a Docker Hub path, which no
+//!   uppercase path is, so the reference is refused and no entry exempts it.
+//! - *Differs, denies only:* a first component with a `.` or `:` that is not a valid `domain`
+//!   (`a_b.gcr.io`: `_` is in no domain component) is refused. distribution then matches the
+//!   whole name as a path with no domain at all, and containerd, which splits the name it
+//!   gets back at the first `/`, pulls from the host `a_b.gcr.io` anyway; neither reading is
+//!   one an entry could safely vouch for.
+//! - *Differs, denies only:* hosts and repository paths longer than 255 characters, digests
+//!   of other algorithms than sha256, sha384 and sha512 (go-digest knows no others), and
+//!   digests in uppercase hex (go-digest refuses them) are refused; strings that are image
+//!   IDs (`identifier`, `sha256:…`, or a prefix of one) are told apart by [`is_image_id`].
+//! - **The policy's extension**, for `exempt_images` entries only ([`Wildcards::Allowed`]):
+//!   `*` may stand wherever a letter or digit of a domain component, a path component or a
+//!   tag could, and `**` (two of them, as a whole path segment) is read by the entry's own
+//!   matching as any number of segments. A digest never has wildcards.
+//!
 //! Why not `oci_spec::distribution::Reference`: it matches a large regular expression,
 //! which brings the `regex` crate and its Unicode tables into the wasm (policy.wasm went
 //! from 1.46 MB with it to well under the 500 KB budget without it) and costs a regex
 //! search per image on the request path. `oci-spec` stays the reference implementation:
-//! the tests check that both agree on what is valid and how it is split.
+//! the tests check that both agree on what is valid and how it is split, except where
+//! marked above.
 //!
-//! The same reader parses `exempt_images` entries with `*` allowed wherever a letter or
-//! digit could stand, so entries and images obey one grammar and one set of Docker Hub
-//! defaults.
+//! The same reader parses `exempt_images` entries, so entries and images obey one grammar
+//! and one set of Docker Hub defaults.
+//!
+//! [grammar]: https://github.com/distribution/reference/blob/0965666a6ade2e06035fe352e38344be1e68951a/reference.go#L4-L26
+//! [regexp]: https://github.com/distribution/reference/blob/0965666a6ade2e06035fe352e38344be1e68951a/regexp.go#L41-L108
+//! [normalize]: https://github.com/distribution/reference/blob/0965666a6ade2e06035fe352e38344be1e68951a/normalize.go#L143-L191
 
 use crate::ascii;
 
@@ -17,7 +65,8 @@ const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_LEGACY: &str = "index.docker.io";
 const DOCKER_HUB_OFFICIAL_NAMESPACE: &str = "library";
 const DEFAULT_TAG: &str = "latest";
-/// `distribution/reference` limits the repository path to 255 characters.
+/// `RepositoryNameTotalLengthMax` of distribution's `reference.go` (line 62 at the commit
+/// the module cites).
 const MAX_REPOSITORY_LEN: usize = 255;
 /// A DNS name has at most 253 characters; with a port, or an IPv6 address in brackets, a
 /// registry host is well under this. Longer ones are refused before anything is compared.
@@ -36,6 +85,8 @@ pub enum GrammarError {
     Empty,
     #[error("has an invalid repository name: path components are lowercase letters and digits, separated by '.', '_', '__' or dashes")]
     InvalidName,
+    #[error("has an invalid registry host: its first component has a '.' or a ':', so the runtime pulls from it as a host, but a host is labels of letters, digits and inner '-', separated by '.', with an optional ':PORT'")]
+    InvalidHost,
     #[error("has a repository name longer than {MAX_REPOSITORY_LEN} characters")]
     NameTooLong,
     #[error("has a registry host longer than {MAX_HOST_LEN} characters")]
@@ -176,9 +227,9 @@ struct Separators {
 }
 
 /// The first component of a reference and the slash after it, if that component names a
-/// registry: it has a dot or a port, or is `localhost`, as `distribution/reference`
-/// decides. Reads only up to the first `/` (or the `@` of a digest, before which no slash
-/// means no registry).
+/// registry: it has a dot or a port, or is `localhost`, as `splitDockerDomain` decides
+/// (the uppercase case the module doc marks aside). Reads only up to the first `/` (or the
+/// `@` of a digest, before which no slash means no registry).
 fn registry_component(reference: &str) -> Option<(&str, usize)> {
     let mut host_like = false;
     for (at, byte) in reference.bytes().enumerate() {
@@ -282,11 +333,11 @@ pub fn registry_of(reference: &str) -> Registry<'_> {
 /// Splits the name into registry and repository path, applying Docker Hub's defaults.
 ///
 /// The first component is a registry when it looks like a host (has a dot or a port, or
-/// is `localhost`), as `distribution/reference` decides; otherwise the image is on Docker
-/// Hub, and a single component is an official image under `library/`.
+/// is `localhost`), and then it must be a valid host; otherwise the image is on Docker Hub,
+/// and a single component is an official image under `library/`.
 ///
 /// The Docker Hub rewriting (`index.docker.io` to `docker.io`, a single component to
-/// `library/…`) applies to the host exactly as `distribution/reference` spells it, in
+/// `library/…`) applies to the host exactly as `splitDockerDomain` compares it, in
 /// lowercase: the runtime pulls `Docker.io/nginx` from the host `Docker.io` and the
 /// repository `nginx`, which is not the official `library/nginx`.
 fn split_registry(
@@ -298,10 +349,10 @@ fn split_registry(
             if first.len() > MAX_HOST_LEN {
                 return Err(GrammarError::HostTooLong);
             }
-            // The grammar lets a first component be a host or a path component; either
-            // way, a dot or a port makes it the registry.
-            if !is_host(first, wildcards) && !is_path(first, wildcards) {
-                return Err(GrammarError::InvalidName);
+            // A dot or a port makes it the registry, and then it must be a `domain`: one
+            // that is only a path component (`a_b.gcr.io`) is refused (see the module doc).
+            if !is_host(first, wildcards) {
+                return Err(GrammarError::InvalidHost);
             }
             let rest = name.get(slash + 1..).unwrap_or_default();
             if first == DOCKER_HUB || first == DOCKER_HUB_LEGACY {
@@ -337,8 +388,8 @@ pub fn split_port(registry: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// `host(:port)?`, where the host is `label(.label)*` (letters, digits and inner dashes)
-/// or an IPv6 address in brackets, as `distribution/reference` writes it.
+/// `domain`: `host(:port)?`, where the host is `domain-component(.domain-component)*`
+/// (letters, digits and inner dashes) or an IPv6 address in brackets.
 fn is_host(host: &str, wildcards: Wildcards) -> bool {
     let (labels, port) = split_port(host);
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
@@ -545,11 +596,64 @@ mod tests {
     }
 
     #[test]
-    fn uppercase_docker_hub_namespace_is_refused_as_the_runtime_does() {
-        // oci-spec takes `Foo` for a registry-less first component; the runtime refuses
-        // an uppercase repository, and so do we, which can only deny, never exempt.
+    fn an_uppercase_first_component_without_a_dot_is_refused() {
+        // distribution reads `Foo` as a domain (an uppercase namespace cannot be on Docker
+        // Hub), and oci-spec as a Docker Hub path in uppercase. We refuse the reference,
+        // which can only deny, never exempt.
         assert!(oracle("Foo/bar").is_some());
         assert_eq!(ours("Foo/bar"), None);
+        assert_eq!(
+            parse("Foo/bar", Wildcards::Allowed),
+            Err(GrammarError::InvalidName)
+        );
+    }
+
+    /// A first component with a `.` or `:` is the registry, and must be a domain: `_` is in
+    /// no domain component, so these name no host an entry could vouch for. oci-spec reads
+    /// the first three as hosts; with a port, the whole name fails its expression.
+    #[rstest]
+    #[case("a_b.gcr.io/google-containers/pause", true)]
+    #[case("602401143452.dkr.ecr.a_b.amazonaws.com/amazon-k8s-cni:v1.18.0", true)]
+    #[case("a__b.example.com/x", true)]
+    #[case("registry_1:5000/x", false)]
+    #[case("a_b.gcr.io:443/x", false)]
+    fn a_registry_host_is_a_domain_as_distribution_defines_it(
+        #[case] reference: &str,
+        #[case] read_by_oci_spec: bool,
+    ) {
+        assert_eq!(oracle(reference).is_some(), read_by_oci_spec, "{reference}");
+        assert_eq!(
+            parse(reference, Wildcards::Refused),
+            Err(GrammarError::InvalidHost)
+        );
+        assert_eq!(
+            parse(reference, Wildcards::Allowed),
+            Err(GrammarError::InvalidHost)
+        );
+    }
+
+    #[rstest]
+    #[case("a-b.gcr.io/x", "a-b.gcr.io")]
+    #[case("A-B.Example.COM:5000/x", "a-b.example.com:5000")]
+    #[case("1.2.3.4/x", "1.2.3.4")]
+    #[case("a--b.example.com/x", "a--b.example.com")]
+    #[case("localhost/x", "localhost")]
+    fn domains_of_every_valid_shape_are_hosts(#[case] reference: &str, #[case] registry: &str) {
+        let parts = parse(reference, Wildcards::Refused).unwrap();
+        assert_eq!(parts.registry_name(), registry);
+    }
+
+    #[rstest]
+    #[case("-a.example.com/x")]
+    #[case("a-.example.com/x")]
+    #[case("a..example.com/x")]
+    #[case(".example.com/x")]
+    #[case("example.com./x")]
+    #[case("example.com:/x")]
+    #[case("example.com:8a/x")]
+    fn hosts_outside_the_domain_grammar_are_refused(#[case] reference: &str) {
+        assert!(parse(reference, Wildcards::Refused).is_err(), "{reference}");
+        assert!(parse(reference, Wildcards::Allowed).is_err(), "{reference}");
     }
 
     #[test]
@@ -663,14 +767,15 @@ mod tests {
         assert!(parse("team-*/x", Wildcards::Refused).is_err());
     }
 
-    /// Both parsers agree, except that we also refuse an uppercase Docker Hub path, as the
-    /// runtime does.
+    /// Both parsers agree, except where the module doc marks that we refuse what oci-spec
+    /// reads: an uppercase Docker Hub path, and a registry that is not a domain.
     fn agrees(reference: &str) -> Result<(), proptest::test_runner::TestCaseError> {
         let ours = ours(reference);
         let oracle = oracle(reference);
-        if let (None, Some((_, repository, _, _))) = (&ours, &oracle) {
+        if let (None, Some((registry, repository, _, _))) = (&ours, &oracle) {
+            let host = registry.split(':').next().unwrap_or_default();
             prop_assert!(
-                repository.chars().any(|c| c.is_ascii_uppercase()),
+                repository.chars().any(|c| c.is_ascii_uppercase()) || host.contains('_'),
                 "{reference:?}"
             );
         } else {

@@ -123,6 +123,8 @@ fn images() -> Vec<Image> {
         ("registry.example.com/agent:2".into(), &[]),
         ("eu.example.com:5000/agent".into(), &[13]),
         ("evil.eu.example.com:5000/agent".into(), &[]),
+        // `_` is in no label of a registry host: no domain, refused.
+        ("a_b.example.com:5000/agent".into(), &[]),
         ("".into(), &[]),
     ]
 }
