@@ -217,6 +217,12 @@ check_scenario() {
 	contains "$stderr" 'Provided settings are not valid' 'exempt_images' 'invalid type: string' 'expected a sequence'
 }
 
+@test "short_names other than docker-hub or not-exempt is refused, naming the key and both values" {
+	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"short_names": "crio"}' "$POLICY"
+	[ "$status" -eq 1 ]
+	contains "$stderr" 'Provided settings are not valid' 'short_names' 'crio' '\"docker-hub\" (the default) or \"not-exempt\"'
+}
+
 @test "a number among namespace entries is refused and its index named" {
 	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespaces": ["a", 5]}' "$POLICY"
 	[ "$status" -eq 1 ]

@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 corpus="${1:-$root/fuzz/corpus}"
 mkdir -p "$corpus"/{validate_payload,validate_settings,image_reference,validate_structured}
 
-settings_files=("$root/test_data/bypass/settings.json")
+settings_files=("$root"/test_data/bypass/settings*.json)
 inline_settings=(
   '{}'
   'null'
@@ -17,6 +17,8 @@ inline_settings=(
   '{"exempt_images": ["quay.io/cilium/*", "ghcr.io/acme/**", "nginx:1.27"]}'
   '{"exempt_images": ["*"]}'
   '{"exempt_namespace": ["kube-system"]}'
+  '{"exempt_images": ["nginx", "quay.io/cilium/*"], "short_names": "not-exempt"}'
+  '{"short_names": "crio"}'
 )
 
 n=0
@@ -31,7 +33,7 @@ done
 # Every fixture as a validate payload, under no settings and under the bypass settings.
 bypass_settings="$(cat "$root/test_data/bypass/settings.json")"
 for request in "$root"/test_data/*.json "$root"/test_data/bypass/*.json; do
-  [[ "$(basename "$request")" == settings.json ]] && continue
+  [[ "$(basename "$request")" == settings*.json || "$(basename "$request")" == reasons.json ]] && continue
   name="$(basename "$(dirname "$request")")-$(basename "$request" .json)"
   printf '{"request": %s, "settings": {}}' "$(cat "$request")" \
     > "$corpus/validate_payload/$name.json"

@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::entries::EntryError;
-use crate::image::ImageVerdict;
+use crate::image::{ImageRef, ImageVerdict};
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
 use crate::view::LazyText;
@@ -56,6 +56,9 @@ pub enum Exemption<'r> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageProblem {
     NotExempt,
+    /// Written without a registry host under `short_names: not-exempt`; the image as the
+    /// policy would read it on Docker Hub, for the message to suggest.
+    ShortName(String),
     Missing,
     Invalid(String),
     /// Not judged: the pod names more than [`MAX_DISTINCT_IMAGES`] distinct images.
@@ -170,7 +173,7 @@ fn verdict_for<'r>(
     let mut entries = Vec::new();
     let mut rejections = Vec::new();
     for (location, images) in on_host_network {
-        match check_images(images, exemptions) {
+        match check_images(images, exemptions, location.is_template()) {
             Err(error) => return Verdict::Misconfigured(error.into()),
             Ok(Ok(used)) => merge_entry_uses(&mut entries, used),
             Ok(Err(denied)) => rejections.push(Rejection {
@@ -215,9 +218,15 @@ pub struct Denied<'r> {
 /// The pod is exempt through its images only if every one of them is, image volumes
 /// included: one image that is not, or is missing or unreadable, and the pod is judged like
 /// any other. The outer error is a refused entry that would have judged an image.
+///
+/// In a template (`in_template`), a container image of only white space is a placeholder
+/// that neither exempts nor blocks: Kubernetes validation lets a pod template, and only a
+/// pod template, hold one (OpenShift image triggers fill it in later, by an update that is
+/// judged like any change), and no pod can be created with it as it is.
 fn check_images<'r>(
     pod_images: PodImages<'r, 'r>,
     exemptions: &'r Exemptions<'_>,
+    in_template: bool,
 ) -> Result<Result<Vec<EntryUse<'r>>, Denied<'r>>, EntryError> {
     let images = &exemptions.images;
     if images.is_empty() {
@@ -233,8 +242,11 @@ fn check_images<'r>(
     let mut judged: Option<HashMap<&'r [u8], ImageVerdict>> =
         (pod_images.iter().nth(1).is_some()).then(HashMap::new);
     for pod_image in pod_images.iter() {
-        any_container |= pod_image.field.is_container();
         let written: &'r [u8] = pod_image.image.map_or(&[][..], |text| &text.0);
+        if in_template && pod_image.field.is_container() && is_placeholder(written) {
+            continue;
+        }
+        any_container |= pod_image.field.is_container();
         let problem = if written.is_empty() {
             ImageProblem::Missing
         } else {
@@ -261,6 +273,11 @@ fn check_images<'r>(
                     None => ImageProblem::NotExempt,
                 },
                 Some(ImageVerdict::NotExempt) => ImageProblem::NotExempt,
+                // Spelled out only for the images a rejection lists.
+                Some(ImageVerdict::ShortName) if denied.listed.len() < LISTED_DENIED_IMAGES => {
+                    ImageProblem::ShortName(qualified(text(pod_image.image)))
+                }
+                Some(ImageVerdict::ShortName) => ImageProblem::NotExempt,
                 // Text that is not UTF-8 cannot be an image; it is reported as missing.
                 Some(ImageVerdict::NotText) => ImageProblem::Missing,
                 Some(ImageVerdict::Invalid(e)) => ImageProblem::Invalid(e.to_string()),
@@ -321,6 +338,19 @@ impl<'r> EntryTally<'r> {
             }
         }
     }
+}
+
+/// An image of white space only, as Go's `strings.TrimSpace` (Unicode White_Space) reads
+/// it: the placeholder of a pod template.
+fn is_placeholder(image: &[u8]) -> bool {
+    !image.is_empty()
+        && std::str::from_utf8(image).is_ok_and(|text| text.chars().all(char::is_whitespace))
+}
+
+/// A short name written out as the policy reads it by default, on Docker Hub:
+/// `docker.io/library/nginx:1.27` for `nginx:1.27`.
+fn qualified(image: &str) -> String {
+    ImageRef::parse(image).map_or_else(|_| image.to_owned(), |parsed| parsed.to_string())
 }
 
 /// Text read from the pod, or empty when it is absent or not UTF-8.
@@ -531,6 +561,55 @@ mod tests {
         assert_eq!(
             verdict(request, r#"{"exempt_images": ["nginx"]}"#),
             expected
+        );
+    }
+
+    /// A DaemonSet whose containers are `name`d with `images`, under `nginx` exempt.
+    fn daemonset_with_images(images: &[&str]) -> serde_json::Value {
+        let containers: Vec<serde_json::Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        json!({
+            "kind": {"group": "apps", "version": "v1", "kind": "DaemonSet"},
+            "namespace": "default", "operation": "CREATE",
+            "object": {"metadata": {"name": "d"}, "spec": {"template": {"spec": {
+                "hostNetwork": true, "containers": containers}}}}
+        })
+    }
+
+    #[rstest::rstest]
+    #[case::space_beside_exempt(&["nginx", " "], "exempt images nginxx1")]
+    #[case::tab_and_newline_beside_exempt(&["\t\n", "nginx"], "exempt images nginxx1")]
+    #[case::no_break_space_beside_exempt(&["nginx", "\u{a0}"], "exempt images nginxx1")]
+    #[case::space_beside_not_exempt(&[" ", "evil/toolbox"], "rejected spec.template.spec (1 denied)")]
+    #[case::only_a_placeholder(&[" "], "rejected spec.template.spec (0 denied)")]
+    #[case::padded_image_is_no_placeholder(&["nginx", " nginx"], "rejected spec.template.spec (1 denied)")]
+    #[case::empty_is_no_placeholder(&["nginx", ""], "rejected spec.template.spec (1 denied)")]
+    fn a_white_space_image_in_a_template_neither_exempts_nor_blocks(
+        #[case] images: &[&str],
+        #[case] expected: &str,
+    ) {
+        assert_eq!(
+            verdict(
+                daemonset_with_images(images),
+                r#"{"exempt_images": ["nginx"]}"#
+            ),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_white_space_image_in_a_pod_blocks_its_exemption() {
+        let request = pod(
+            "default",
+            json!({"hostNetwork": true, "containers": [
+                {"name": "a", "image": "nginx"}, {"name": "b", "image": " "}]}),
+        );
+        assert_eq!(
+            verdict(request, r#"{"exempt_images": ["nginx"]}"#),
+            "rejected spec (1 denied)"
         );
     }
 

@@ -8,7 +8,7 @@ use crate::decision::{
     DeniedImage, Exemption, ImageProblem, Rejection, Subject, MAX_DISTINCT_IMAGES,
 };
 use crate::request::Unreadable;
-use crate::settings::{EXEMPT_IMAGES, EXEMPT_NAMESPACES};
+use crate::settings::{EXEMPT_IMAGES, EXEMPT_NAMESPACES, SHORT_NAMES, SHORT_NAMES_NOT_EXEMPT};
 use crate::workload::{ImageField, PodSpecLocation};
 
 /// The audit annotation set on requests let through by an exemption. The API server
@@ -71,6 +71,17 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
         ImageProblem::NotExempt => {
             out.push_str(" image ");
             push_quoted(out, denied.image);
+        }
+        ImageProblem::ShortName(qualified) => {
+            out.push_str(" image ");
+            push_quoted(out, denied.image);
+            out.push_str(" names no registry, and with ");
+            out.push_str(SHORT_NAMES);
+            out.push_str(": ");
+            out.push_str(SHORT_NAMES_NOT_EXEMPT);
+            out.push_str(" the runtime, not the image, decides where it is pulled from: write the image with its registry, such as ");
+            push_quoted(out, qualified);
+            out.push_str(" for Docker Hub");
         }
         ImageProblem::Missing if denied.field == ImageField::ImageVolumes => {
             out.push_str(" has no image reference")

@@ -1,4 +1,5 @@
-//! The settings as administrators write them: two lists of entries.
+//! The settings as administrators write them: two lists of entries, and how images written
+//! without a registry host are read.
 //!
 //! `validate_settings` reads them and checks every entry, and refuses the settings if any
 //! entry is refused; policy-server serves no settings it refused. A request reads them
@@ -11,11 +12,15 @@ use std::cell::OnceCell;
 use serde::{Deserialize, Deserializer};
 
 use crate::entries::{Entries, EntryError};
-use crate::image::ImageExemptions;
+use crate::image::{ImageExemptions, ShortNames};
 use crate::namespace::NamespaceExemptions;
 
 pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
 pub const EXEMPT_IMAGES: &str = "exempt_images";
+pub const SHORT_NAMES: &str = "short_names";
+/// The values of `short_names`, as written.
+pub const SHORT_NAMES_DOCKER_HUB: &str = "docker-hub";
+pub const SHORT_NAMES_NOT_EXEMPT: &str = "not-exempt";
 
 /// The most entries either list may have. An image is compared with every image entry,
 /// and a pod spec has at most [`crate::decision::MAX_DISTINCT_IMAGES`] images judged, so
@@ -33,6 +38,35 @@ struct RawSettings<'s> {
     exempt_namespaces: Vec<Cow<'s, str>>,
     #[serde(default, borrow, deserialize_with = "null_as_empty")]
     exempt_images: Vec<Cow<'s, str>>,
+    #[serde(default, deserialize_with = "short_names")]
+    short_names: ShortNames,
+}
+
+/// `short_names`: `docker-hub` (also for `null`, as Helm values write an emptied field) or
+/// `not-exempt`; anything else is refused, with both values named.
+fn short_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ShortNames, D::Error> {
+    struct Value;
+    const EXPECTED: &str = "\"docker-hub\" (the default) or \"not-exempt\"";
+    impl<'de> serde::de::Visitor<'de> for Value {
+        type Value = ShortNames;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(EXPECTED)
+        }
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ShortNames, E> {
+            match value {
+                SHORT_NAMES_DOCKER_HUB => Ok(ShortNames::DockerHub),
+                SHORT_NAMES_NOT_EXEMPT => Ok(ShortNames::NotExempt),
+                other => Err(E::invalid_value(
+                    serde::de::Unexpected::Str(other),
+                    &EXPECTED,
+                )),
+            }
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<ShortNames, E> {
+            Ok(ShortNames::DockerHub)
+        }
+    }
+    deserializer.deserialize_any(Value)
 }
 
 /// Helm values and Rancher forms write an emptied list as `null`; it means "no entries".
@@ -92,7 +126,10 @@ impl<'s> Exemptions<'s> {
                 EXEMPT_NAMESPACES,
                 raw.exempt_namespaces,
             )),
-            images: ImageExemptions::new(Entries::new(EXEMPT_IMAGES, raw.exempt_images)),
+            images: ImageExemptions::new(
+                Entries::new(EXEMPT_IMAGES, raw.exempt_images),
+                raw.short_names,
+            ),
         })
     }
 
@@ -200,6 +237,37 @@ mod tests {
         assert_eq!(
             ex.images.verdict(b"quay.io/cilium/cilium:v1.15"),
             Ok(crate::image::ImageVerdict::Exempt(1))
+        );
+    }
+
+    #[rstest]
+    #[case::absent("", true)]
+    #[case::null(r#", "short_names": null"#, true)]
+    #[case::docker_hub(r#", "short_names": "docker-hub""#, true)]
+    #[case::not_exempt(r#", "short_names": "not-exempt""#, false)]
+    fn short_names_read_as_one_of_two_values(#[case] short_names: &str, #[case] exempt: bool) {
+        let settings = format!(r#"{{"exempt_images": ["nginx"]{short_names}}}"#);
+        let ex = Exemptions::from_json(settings.as_bytes()).unwrap();
+        let verdict = ex.images.verdict(b"nginx:1.27");
+        assert_eq!(
+            verdict == Ok(crate::image::ImageVerdict::Exempt(0)),
+            exempt,
+            "{settings}: {verdict:?}"
+        );
+    }
+
+    #[rstest]
+    #[case::other_word(r#"{"short_names": "crio"}"#, "string \"crio\"")]
+    #[case::case(r#"{"short_names": "Not-Exempt"}"#, "string \"Not-Exempt\"")]
+    #[case::boolean(r#"{"short_names": true}"#, "boolean `true`")]
+    #[case::list(r#"{"short_names": ["not-exempt"]}"#, "sequence")]
+    fn short_names_refuses_any_other_value_naming_both(#[case] settings: &str, #[case] got: &str) {
+        let message = error(settings);
+        assert!(message.starts_with("short_names: invalid "), "{message}");
+        assert!(message.contains(got), "{message}");
+        assert!(
+            message.contains("expected \"docker-hub\" (the default) or \"not-exempt\""),
+            "{message}"
         );
     }
 

@@ -81,6 +81,12 @@ impl PodSpecLocation {
         }
     }
 
+    /// Whether this is a pod template, from which controllers create pods, rather than the
+    /// pod spec of a Pod.
+    pub fn is_template(self) -> bool {
+        self != PodSpecLocation::Spec
+    }
+
     /// The field path of the pod spec, as messages print it.
     pub fn path(self) -> &'static str {
         match self {

@@ -190,7 +190,10 @@ fn artifacthub_carries_the_questions() {
         .iter()
         .map(|q| q["variable"].as_str().unwrap())
         .collect();
-    assert_eq!(variables, ["exempt_namespaces", "exempt_images"]);
+    assert_eq!(
+        variables,
+        ["exempt_namespaces", "exempt_images", "short_names"]
+    );
 }
 
 #[test]

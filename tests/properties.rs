@@ -116,15 +116,29 @@ fn images() -> Vec<String> {
     images
 }
 
+/// `short_names` left out, or either of its values.
+const SHORT_NAMES: &[Option<&str>] = &[None, Some("docker-hub"), Some("not-exempt")];
+
 #[derive(Debug, Clone)]
 struct Settings {
     namespaces: Vec<String>,
     images: Vec<String>,
+    short_names: Option<&'static str>,
 }
 
 impl Settings {
     fn to_json(&self) -> String {
-        json!({"exempt_namespaces": self.namespaces, "exempt_images": self.images}).to_string()
+        let mut settings =
+            json!({"exempt_namespaces": self.namespaces, "exempt_images": self.images});
+        if let Some(value) = self.short_names {
+            settings["short_names"] = json!(value);
+        }
+        settings.to_string()
+    }
+
+    /// Whether images written without a registry host can be exempt.
+    fn short_names_exempt(&self) -> bool {
+        self.short_names != Some("not-exempt")
     }
 }
 
@@ -132,10 +146,12 @@ fn settings() -> impl Strategy<Value = Settings> {
     (
         prop::sample::subsequence(NAMESPACE_ENTRIES, 0..=NAMESPACE_ENTRIES.len()),
         prop::sample::subsequence(image_entries(), 0..=4),
+        prop::sample::select(SHORT_NAMES),
     )
-        .prop_map(|(namespaces, images)| Settings {
+        .prop_map(|(namespaces, images, short_names)| Settings {
             namespaces: namespaces.into_iter().map(str::to_owned).collect(),
             images,
+            short_names,
         })
 }
 
@@ -316,8 +332,10 @@ proptest! {
     }
 
     /// `nginx`, `docker.io/library/nginx:latest`, `index.docker.io/library/nginx`, ... are one
-    /// image, so whatever the settings, they get one verdict. (`Docker.io/nginx` is not: the
-    /// runtime rewrites only the lowercase host to Docker Hub.)
+    /// image, so whatever the settings, they get one verdict: the short spellings (no
+    /// registry host) one, the qualified spellings one, and both the same one unless
+    /// `short_names` is `not-exempt`. (`Docker.io/nginx` is not Docker Hub: the runtime
+    /// rewrites only the lowercase host.)
     #[test]
     fn spellings_of_one_image_share_a_verdict(
         name in prop_oneof![Just("nginx".to_owned()), Just("busybox".to_owned()), "[a-z]{1,6}"],
@@ -349,10 +367,43 @@ proptest! {
                 (response.accepted, response.warnings.is_some())
             })
             .collect();
-        prop_assert!(
-            verdicts.windows(2).all(|pair| pair[0] == pair[1]),
-            "{:?} under {:?}: {:?}", spellings, settings, verdicts
-        );
+        // The first three spellings are short names.
+        let (short, qualified) = verdicts.split_at(3);
+        for group in [short, qualified] {
+            prop_assert!(
+                group.windows(2).all(|pair| pair[0] == pair[1]),
+                "{:?} under {:?}: {:?}", spellings, settings, verdicts
+            );
+        }
+        if settings.short_names_exempt() {
+            prop_assert_eq!(short[0], qualified[0], "{:?} under {:?}", spellings, settings);
+        }
+    }
+
+    /// `short_names: not-exempt` only ever takes exemptions away, and only from pods with an
+    /// image written without a registry host, which it never lets an image entry exempt.
+    #[test]
+    fn not_exempting_short_names_only_denies_short_names(
+        w in workload(),
+        settings in settings(),
+    ) {
+        let strict = Settings { short_names: Some("not-exempt"), ..settings.clone() };
+        let default = Settings { short_names: None, ..settings };
+        let (strict_response, default_response) = (judge(&w, &strict), judge(&w, &default));
+        if strict_response.accepted {
+            prop_assert!(default_response.accepted, "{:?} under {:?}", w, strict);
+        }
+        let any_short = w.containers.iter().chain(&w.init_containers).any(|image| {
+            ImageRef::parse(image).is_ok_and(|parsed| parsed.is_short_name())
+        });
+        if !any_short {
+            prop_assert_eq!(strict_response.accepted, default_response.accepted, "{:?}", w);
+        }
+        let by_images = strict_response
+            .audit_annotations
+            .as_ref()
+            .is_some_and(|a| a.values().any(|v| v.starts_with("exempt_images")));
+        prop_assert!(!(any_short && by_images), "{:?} under {:?}", w, strict);
     }
 
     /// A container that no entry exempts, added to a rejected pod, never gets it admitted.
@@ -520,7 +571,7 @@ proptest! {
         let request = request(group, kind, &w.namespace, &object);
         let response = judge_json(&request, &text);
         if !check_settings(text.as_bytes()).valid && w.host_network == Some(true) && response.accepted {
-            let checked = checked_entries_only(&settings);
+            let checked = oracles::without_refused_entries(&text);
             prop_assert!(checked.is_some(), "unreadable settings admitted: {}", text);
             if let Some(checked) = checked {
                 prop_assert!(check_settings(checked.as_bytes()).valid, "{}", checked);
@@ -588,34 +639,6 @@ fn set_path(value: &mut Value, path: &[&str], key: &str, leaf: Value) {
 }
 
 /// JSON trees biased towards the keys the policy reads.
-/// The settings with every refused entry left out, if they are an object of string lists
-/// (or null lists) under the two known keys; `None` for settings that cannot be read.
-fn checked_entries_only(settings: &Value) -> Option<String> {
-    let Value::Object(map) = settings else {
-        return settings.is_null().then(|| "{}".to_owned());
-    };
-    let mut checked = Map::new();
-    for (key, list) in map {
-        if key != "exempt_namespaces" && key != "exempt_images" {
-            return None;
-        }
-        let entries = match list {
-            Value::Null => Vec::new(),
-            Value::Array(entries) => entries.clone(),
-            _ => return None,
-        };
-        if entries.len() > 128 || entries.iter().any(|e| !e.is_string()) {
-            return None;
-        }
-        let kept: Vec<Value> = entries
-            .into_iter()
-            .filter(|entry| check_settings(json!({key: [entry]}).to_string().as_bytes()).valid)
-            .collect();
-        checked.insert(key.clone(), Value::Array(kept));
-    }
-    Some(Value::Object(checked).to_string())
-}
-
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -623,6 +646,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         (-1e6f64..1e6).prop_map(Value::from),
         prop::sample::select(images()).prop_map(Value::String),
+        prop::sample::select(SHORT_NAMES).prop_map(|v| Value::String(v.unwrap_or("").to_owned())),
         "\\PC{0,12}".prop_map(Value::String),
     ];
     let key = prop_oneof![
@@ -639,6 +663,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just("namespace".to_owned()),
         Just("exempt_images".to_owned()),
         Just("exempt_namespaces".to_owned()),
+        Just("short_names".to_owned()),
         "[a-zA-Z]{1,4}",
     ];
     leaf.prop_recursive(8, 96, 6, move |inner| {

@@ -6,12 +6,28 @@ use super::pattern::EntryRegistry;
 use super::{ImagePattern, ImageRef, ImageRefError};
 use crate::entries::{Entries, EntryError};
 
+/// What an image written without a registry host means to the runtime, and so whether an
+/// entry may exempt it (the `short_names` setting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ShortNames {
+    /// containerd's reading, on AKS, EKS and GKE: Docker Hub, so `nginx` is
+    /// `docker.io/library/nginx` and matched as such.
+    #[default]
+    DockerHub,
+    /// CRI-O's, with short-name aliases or more than one search registry in
+    /// `registries.conf`: the runtime picks the registry, and whoever can push that name to
+    /// an earlier one chooses what runs, so no entry vouches for a short name.
+    NotExempt,
+}
+
 /// What an image, as written in the pod, was judged to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageVerdict {
     /// Exempt by the entry at this index of the settings list (see [`ImageExemptions::entry`]).
     Exempt(usize),
     NotExempt,
+    /// Written without a registry host, under `short_names: not-exempt`.
+    ShortName,
     /// Not an image reference at all.
     Invalid(ImageRefError),
     /// Not UTF-8 text, so no image either; shown to the user as a missing image.
@@ -25,14 +41,16 @@ pub enum ImageVerdict {
 #[derive(Debug, Clone)]
 pub struct ImageExemptions<'s> {
     entries: Entries<'s, ImagePattern<'s>>,
+    short_names: ShortNames,
     /// The registry of each entry, read from the texts when the first image is judged.
     registries: OnceCell<Vec<EntryRegistry>>,
 }
 
 impl<'s> ImageExemptions<'s> {
-    pub fn new(entries: Entries<'s, ImagePattern<'s>>) -> Self {
+    pub fn new(entries: Entries<'s, ImagePattern<'s>>, short_names: ShortNames) -> Self {
         ImageExemptions {
             entries,
+            short_names,
             registries: OnceCell::new(),
         }
     }
@@ -60,6 +78,9 @@ impl<'s> ImageExemptions<'s> {
             Ok(parsed) => parsed,
             Err(e) => return Ok(ImageVerdict::Invalid(e)),
         };
+        if self.short_names == ShortNames::NotExempt && parsed.is_short_name() {
+            return Ok(ImageVerdict::ShortName);
+        }
         let registries = self.registries.get_or_init(|| {
             self.entries
                 .texts()
@@ -85,7 +106,55 @@ mod tests {
     use super::*;
 
     fn exemptions(entries: &[&str]) -> ImageExemptions<'static> {
-        ImageExemptions::new(Entries::of("exempt_images", entries))
+        ImageExemptions::new(Entries::of("exempt_images", entries), ShortNames::DockerHub)
+    }
+
+    /// Under `not-exempt`, no entry exempts an image written without a registry host, a
+    /// short-name entry included; the same image written with its host is judged as before.
+    #[test]
+    fn short_names_are_not_exempt_when_the_runtime_picks_their_registry() {
+        let entries = ["nginx", "docker.io/cilium/*", "quay.io/cilium/*"];
+        let ex = ImageExemptions::new(
+            Entries::of("exempt_images", &entries),
+            ShortNames::NotExempt,
+        );
+        for image in [
+            "nginx",
+            "nginx:1.27",
+            "library/nginx",
+            "cilium/cilium:v1.15.1",
+        ] {
+            assert_eq!(
+                ex.verdict(image.as_bytes()),
+                Ok(ImageVerdict::ShortName),
+                "{image}"
+            );
+            assert!(
+                matches!(
+                    exemptions(&entries).verdict(image.as_bytes()),
+                    Ok(ImageVerdict::Exempt(_))
+                ),
+                "{image}"
+            );
+        }
+        assert_eq!(
+            ex.verdict(b"docker.io/library/nginx:1.27"),
+            Ok(ImageVerdict::Exempt(0))
+        );
+        assert_eq!(
+            ex.verdict(b"docker.io/cilium/cilium:v1.15.1"),
+            Ok(ImageVerdict::Exempt(1))
+        );
+        assert_eq!(
+            ex.verdict(b"quay.io/cilium/cilium:v1.15.1"),
+            Ok(ImageVerdict::Exempt(2))
+        );
+        assert_eq!(
+            ex.verdict(b"index.docker.io/nginx"),
+            Ok(ImageVerdict::Exempt(0))
+        );
+        // An image that is no reference stays invalid, whatever the setting.
+        assert!(matches!(ex.verdict(b"NGINX"), Ok(ImageVerdict::Invalid(_))));
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub struct Parts<'s> {
     pub registry: Registry<'s>,
     /// A single path component on Docker Hub, which the runtime reads as `library/NAME`.
     pub official: bool,
+    /// No registry host written (`nginx`, `cilium/cilium`): a short name, which containerd
+    /// pulls from Docker Hub and CRI-O resolves through its aliases and search registries.
+    pub short_name: bool,
     /// The repository path as written, without that `library/`.
     pub path: &'s str,
     /// The tag as written.
@@ -300,7 +303,8 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
             None,
         ),
     };
-    let (registry, official, path) = split_registry(name, wildcards)?;
+    let (registry, short_name, path) = split_registry(name, wildcards)?;
+    let official = registry == Registry::DockerHub && !ascii::contains(path, b'/');
     let repository_len = path.len()
         + if official {
             DOCKER_HUB_OFFICIAL_NAMESPACE.len() + 1
@@ -313,6 +317,7 @@ pub fn parse(reference: &str, wildcards: Wildcards) -> Result<Parts<'_>, Grammar
     Ok(Parts {
         registry,
         official,
+        short_name,
         path,
         tag,
         digest,
@@ -330,7 +335,8 @@ pub fn registry_of(reference: &str) -> Registry<'_> {
     }
 }
 
-/// Splits the name into registry and repository path, applying Docker Hub's defaults.
+/// Splits the name into registry and repository path, and says whether no registry was
+/// written.
 ///
 /// The first component is a registry when it looks like a host (has a dot or a port, or
 /// is `localhost`), and then it must be a valid host; otherwise the image is on Docker Hub,
@@ -344,7 +350,7 @@ fn split_registry(
     name: &str,
     wildcards: Wildcards,
 ) -> Result<(Registry<'_>, bool, &str), GrammarError> {
-    let (registry, path) = match registry_component(name) {
+    let (registry, short_name, path) = match registry_component(name) {
         Some((first, slash)) => {
             if first.len() > MAX_HOST_LEN {
                 return Err(GrammarError::HostTooLong);
@@ -356,18 +362,17 @@ fn split_registry(
             }
             let rest = name.get(slash + 1..).unwrap_or_default();
             if first == DOCKER_HUB || first == DOCKER_HUB_LEGACY {
-                (Registry::DockerHub, rest)
+                (Registry::DockerHub, false, rest)
             } else {
-                (Registry::Host(first), rest)
+                (Registry::Host(first), false, rest)
             }
         }
-        _ => (Registry::DockerHub, name),
+        _ => (Registry::DockerHub, true, name),
     };
     if !is_path(path, wildcards) {
         return Err(GrammarError::InvalidName);
     }
-    let official = registry == Registry::DockerHub && !ascii::contains(path, b'/');
-    Ok((registry, official, path))
+    Ok((registry, short_name, path))
 }
 
 /// Splits `host[:port]` at the port's colon. An IPv6 host is bracketed, and the colons
@@ -709,6 +714,25 @@ mod tests {
             names(&parts),
             ("docker.io".to_owned(), "library/nginx".to_owned())
         );
+    }
+
+    #[rstest]
+    #[case("nginx", true)]
+    #[case("nginx:1.27", true)]
+    #[case("library/nginx", true)]
+    #[case("cilium/cilium:v1.15.1", true)]
+    #[case("docker.io/library/nginx", false)]
+    #[case("docker.io/nginx", false)]
+    #[case("index.docker.io/nginx", false)]
+    #[case("quay.io/cilium/cilium", false)]
+    #[case("localhost/app", false)]
+    #[case("localhost:5000/app", false)]
+    fn a_short_name_is_one_written_without_a_registry_host(
+        #[case] reference: &str,
+        #[case] short_name: bool,
+    ) {
+        let parts = parse(reference, Wildcards::Refused).unwrap();
+        assert_eq!(parts.short_name, short_name, "{reference}");
     }
 
     #[test]

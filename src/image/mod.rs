@@ -6,6 +6,6 @@ mod grammar;
 mod pattern;
 mod reference;
 
-pub use exemptions::{ImageExemptions, ImageVerdict};
+pub use exemptions::{ImageExemptions, ImageVerdict, ShortNames};
 pub use pattern::ImagePattern;
 pub use reference::{ImageRef, ImageRefError};

@@ -59,6 +59,11 @@ impl<'a> ImageRef<'a> {
         }
     }
 
+    /// Whether the image was written without a registry host (`nginx`, `cilium/cilium`).
+    pub fn is_short_name(&self) -> bool {
+        self.parts.short_name
+    }
+
     /// The path segments, `library` of official images first.
     pub fn segments(&self) -> &[&'a str] {
         &self.segments

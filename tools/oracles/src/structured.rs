@@ -8,13 +8,19 @@
 //! 2. DELETE and CONNECT are admitted.
 //! 3. Without `hostNetwork: true` where the kind keeps its pod spec, the request is admitted:
 //!    the settings are not even read (policy-server checks them when it loads the policy).
-//! 4. Otherwise, settings with an invalid entry reject the request.
 //!    Built-in kinds keep it where Kubernetes does; any other kind in `spec.template.spec`
 //!    and `spec.jobTemplate.spec.template.spec`.
+//! 4. Otherwise, settings that do not read (here: a `short_names` value it does not have)
+//!    reject the request. Settings that read but have a refused entry admit no more than the
+//!    same settings without it: a refused entry never exempts, and one the decision could
+//!    rest on rejects the pod.
 //! 5. A namespace matched by an entry (`*` is any run of characters; the request's namespace
 //!    alone, never the object's `metadata.namespace`, and never the empty one) admits it.
 //! 6. So does a pod with at least one container whose every image, image volumes included,
-//!    is exempted by a configured entry, according to the hand-written `images` table below.
+//!    is exempted by a configured entry, according to the hand-written `images` table below;
+//!    with `short_names: not-exempt`, an image written without a registry host is exempted
+//!    by none. In a template (not a Pod's `spec`), a container image of white space only is
+//!    a placeholder and is not judged: it neither exempts nor blocks.
 //! 7. So does an UPDATE whose old object has the same pod spec; an old object that is not
 //!    a JSON object (an array of the new object's fields, a string, a number, `null`) has
 //!    none.
@@ -68,64 +74,80 @@ fn image_entries() -> Vec<(String, bool)> {
         ("docker.io/library/*".into(), true),        // 11
         (DIGEST_A1.into(), false),                   // 12: an image ID
         ("*.example.com:5000/agent".into(), true),   // 13
+        ("docker.io/acme/*".into(), true),           // 14
     ]
 }
 
 /// Images, and the entries of `image_entries` that exempt each, worked out by hand from
 /// how the container runtime resolves the image.
-/// An image as written, and the indices of the entries that exempt it.
-type Image = (String, &'static [usize]);
+/// An image as written, the indices of the entries that exempt it when short names are
+/// Docker Hub's, and whether it is written without a registry host (a short name, which no
+/// entry exempts under `short_names: not-exempt`).
+type Image = (String, &'static [usize], bool);
+
+/// An image of white space only, which Kubernetes allows in pod templates alone.
+const PLACEHOLDER: &str = " ";
 
 fn images() -> Vec<Image> {
     vec![
-        ("registry.k8s.io/kube-proxy:v1.30.2".into(), &[0]),
-        ("REGISTRY.K8S.IO/kube-proxy".into(), &[0]),
-        ("registry.k8s.io/kube-proxy-evil:v1".into(), &[]),
-        ("registry.k8s.io/kube-proxy/evil".into(), &[]),
-        ("registry.k8s.io.evil.com/kube-proxy".into(), &[]),
-        ("registry.k8s.io:443/kube-proxy".into(), &[]),
-        ("nginx".into(), &[1, 11]),
-        ("nginx:1.27".into(), &[1, 6, 11]),
-        ("docker.io/library/nginx:1.27".into(), &[1, 6, 11]),
-        ("library/nginx:1.27".into(), &[1, 6, 11]),
+        ("registry.k8s.io/kube-proxy:v1.30.2".into(), &[0], false),
+        ("REGISTRY.K8S.IO/kube-proxy".into(), &[0], false),
+        ("registry.k8s.io/kube-proxy-evil:v1".into(), &[], false),
+        ("registry.k8s.io/kube-proxy/evil".into(), &[], false),
+        ("registry.k8s.io.evil.com/kube-proxy".into(), &[], false),
+        ("registry.k8s.io:443/kube-proxy".into(), &[], false),
+        ("nginx".into(), &[1, 11], true),
+        ("nginx:1.27".into(), &[1, 6, 11], true),
+        ("docker.io/library/nginx:1.27".into(), &[1, 6, 11], false),
+        ("library/nginx:1.27".into(), &[1, 6, 11], true),
         // Docker Hub is the lowercase host only: this is the host Docker.io.
-        ("Docker.io/nginx:latest".into(), &[]),
-        ("DOCKER.IO/library/nginx".into(), &[]),
-        ("index.docker.io/library/nginx".into(), &[1, 11]),
-        (format!("nginx:1.27@{DIGEST_B2}"), &[1, 11]),
+        ("Docker.io/nginx:latest".into(), &[], false),
+        ("DOCKER.IO/library/nginx".into(), &[], false),
+        ("index.docker.io/library/nginx".into(), &[1, 11], false),
+        (format!("nginx:1.27@{DIGEST_B2}"), &[1, 11], true),
         // Image IDs, which the runtime resolves among local images.
-        (DIGEST_A1.into(), &[]),
-        ("a1a1a1a1".into(), &[]),
-        ("evil/nginx".into(), &[]),
-        ("docker.io/nginx/evil".into(), &[]),
-        ("docker.io:443/library/nginx".into(), &[]),
-        ("NGINX".into(), &[]),
-        (" nginx".into(), &[]),
-        ("quay.io/cilium/cilium:v1.15".into(), &[2]),
-        ("quay.io/cilium/a/b".into(), &[]),
-        ("quay.io/cilium-evil/x".into(), &[]),
-        ("quay.io/c\u{456}lium/cilium".into(), &[]),
-        ("quay.io/prometheus/node-exporter:v1.8.2".into(), &[3]),
+        (DIGEST_A1.into(), &[], false),
+        ("a1a1a1a1".into(), &[], false),
+        ("evil/nginx".into(), &[], true),
+        ("docker.io/nginx/evil".into(), &[], false),
+        ("docker.io:443/library/nginx".into(), &[], false),
+        ("NGINX".into(), &[], false),
+        (" nginx".into(), &[], false),
+        ("quay.io/cilium/cilium:v1.15".into(), &[2], false),
+        ("quay.io/cilium/a/b".into(), &[], false),
+        ("quay.io/cilium-evil/x".into(), &[], false),
+        ("quay.io/c\u{456}lium/cilium".into(), &[], false),
+        (
+            "quay.io/prometheus/node-exporter:v1.8.2".into(),
+            &[3],
+            false,
+        ),
         (
             format!("quay.io/prometheus/node-exporter:v1.8.2@{DIGEST_B2}"),
             &[],
+            false,
         ),
-        ("quay.io/prometheus/node-exporter:v1.9.0".into(), &[]),
-        ("quay.io/prometheus/node-exporter".into(), &[]),
-        ("ghcr.io/acme/agent:1".into(), &[4]),
-        ("ghcr.io/acme/a/b/c".into(), &[4]),
-        ("ghcr.io/acme-evil/agent".into(), &[]),
-        (format!("busybox@{DIGEST_A1}"), &[5, 11]),
-        (format!("busybox:1.36@{DIGEST_A1}"), &[5, 11]),
-        (format!("busybox@{DIGEST_B2}"), &[11]),
-        ("busybox:1.36".into(), &[11]),
-        ("registry.example.com:5000/agent:2".into(), &[7, 13]),
-        ("registry.example.com/agent:2".into(), &[]),
-        ("eu.example.com:5000/agent".into(), &[13]),
-        ("evil.eu.example.com:5000/agent".into(), &[]),
+        ("quay.io/prometheus/node-exporter:v1.9.0".into(), &[], false),
+        ("quay.io/prometheus/node-exporter".into(), &[], false),
+        ("ghcr.io/acme/agent:1".into(), &[4], false),
+        ("ghcr.io/acme/a/b/c".into(), &[4], false),
+        ("ghcr.io/acme-evil/agent".into(), &[], false),
+        (format!("busybox@{DIGEST_A1}"), &[5, 11], true),
+        (format!("busybox:1.36@{DIGEST_A1}"), &[5, 11], true),
+        (format!("busybox@{DIGEST_B2}"), &[11], true),
+        ("busybox:1.36".into(), &[11], true),
+        ("registry.example.com:5000/agent:2".into(), &[7, 13], false),
+        ("registry.example.com/agent:2".into(), &[], false),
+        ("eu.example.com:5000/agent".into(), &[13], false),
+        ("evil.eu.example.com:5000/agent".into(), &[], false),
         // `_` is in no label of a registry host: no domain, refused.
-        ("a_b.example.com:5000/agent".into(), &[]),
-        ("".into(), &[]),
+        ("a_b.example.com:5000/agent".into(), &[], false),
+        // The placeholder of a pod template: neither exempts nor blocks there; in a Pod,
+        // an invalid image.
+        (PLACEHOLDER.into(), &[], false),
+        ("acme/agent:1".into(), &[14], true),
+        ("docker.io/acme/agent:1".into(), &[14], false),
+        ("".into(), &[], false),
     ]
 }
 
@@ -245,6 +267,17 @@ struct Container {
     image: Option<u8>,
 }
 
+/// The `short_names` setting as written.
+#[derive(Debug, Arbitrary, Clone, Copy, PartialEq, Eq)]
+enum ShortNames {
+    Absent,
+    Null,
+    DockerHub,
+    NotExempt,
+    /// A value the setting does not have: the settings do not read.
+    Other,
+}
+
 #[derive(Debug, Arbitrary)]
 pub struct Input {
     kind: Kind,
@@ -258,6 +291,7 @@ pub struct Input {
     containers: Vec<Container>,
     namespace_entries: Option<Vec<u8>>,
     image_entries: Option<Vec<u8>>,
+    short_names: ShortNames,
 }
 
 fn pick<T: Copy>(items: &[T], index: u8) -> T {
@@ -423,6 +457,15 @@ pub fn check(input: &Input) {
         }
         settings.insert("exempt_images".into(), Value::Array(listed));
     }
+    match input.short_names {
+        ShortNames::Absent => {}
+        ShortNames::Null => drop(settings.insert("short_names".into(), Value::Null)),
+        ShortNames::DockerHub => drop(settings.insert("short_names".into(), json!("docker-hub"))),
+        ShortNames::NotExempt => drop(settings.insert("short_names".into(), json!("not-exempt"))),
+        ShortNames::Other => drop(settings.insert("short_names".into(), json!("crio"))),
+    }
+    let settings_read = input.short_names != ShortNames::Other;
+    settings_valid &= settings_read;
     let settings = Value::Object(settings);
 
     let payload = json!({"request": request, "settings": settings}).to_string();
@@ -444,14 +487,23 @@ pub fn check(input: &Input) {
         && namespace_patterns
             .iter()
             .any(|p| wildcard(p.as_bytes(), namespace.as_bytes()));
-    let images_exempt = input
+    // In a template, a container whose image is the placeholder is not judged at all.
+    let judged: Vec<&Container> = input
         .containers
         .iter()
-        .any(|c| c.list != List::ImageVolumes)
-        && input.containers.iter().all(|c| {
+        .filter(|c| {
+            let placeholder = c
+                .image
+                .is_some_and(|i| images[usize::from(i) % images.len()].0 == PLACEHOLDER);
+            !(at != Where::Spec && c.list != List::ImageVolumes && placeholder)
+        })
+        .collect();
+    let images_exempt = judged.iter().any(|c| c.list != List::ImageVolumes)
+        && judged.iter().all(|c| {
             c.image.is_some_and(|i| {
-                let exempted_by = images[usize::from(i) % images.len()].1;
-                image_patterns.iter().any(|p| exempted_by.contains(p))
+                let (_, exempted_by, short) = &images[usize::from(i) % images.len()];
+                !(*short && input.short_names == ShortNames::NotExempt)
+                    && image_patterns.iter().any(|p| exempted_by.contains(p))
             })
         });
     let kept = input.operation == Operation::Update && input.old == OldObject::Same;
@@ -459,6 +511,9 @@ pub fn check(input: &Input) {
         delete_or_connect
     } else if delete_or_connect || !on_host_network {
         true
+    } else if !settings_read {
+        // Settings that do not read exempt nothing, and are read for this pod.
+        false
     } else {
         namespace_exempt || images_exempt || kept
     };
