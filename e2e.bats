@@ -304,6 +304,23 @@ settings_of() {
 		on { sub(/^    /, ""); print }' "$1"
 }
 
+@test "the AKS example does not exempt Calico's namespaces, which exist only with Calico" {
+	local settings=$BATS_TEST_TMPDIR/aks.settings.yml namespace request
+	settings_of examples/aks-cluster-admission-policy.yaml 0 >"$settings"
+	for namespace in calico-system tigera-operator kube-system; do
+		request=$BATS_TEST_TMPDIR/$namespace.json
+		jq --arg ns "$namespace" '.namespace = $ns | .object.metadata.namespace = $ns' \
+			test_data/pod_host_network.json >"$request"
+		run --separate-stderr "$KWCTL" run --request-path "$request" --settings-path "$settings" "$POLICY"
+		[ "$status" -eq 0 ]
+		if [ "$namespace" = kube-system ]; then
+			[ "$(allowed)" = true ]
+		else
+			[ "$(allowed)" = false ] || { echo "$namespace is exempt"; return 1; }
+		fi
+	done
+}
+
 @test "every example's settings are accepted by the policy's validate_settings" {
 	local example settings documents at count=0
 	for example in examples/*.yaml; do

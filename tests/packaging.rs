@@ -216,3 +216,30 @@ fn the_readme_lists_every_image_field_of_a_pod_spec() {
         assert!(readme.contains(&row), "README.md lacks the row {row}");
     }
 }
+
+/// A namespace that exists only with an optional component must not be exempt by default:
+/// on a cluster without it, whoever may create namespaces could create it. Under the AKS
+/// example's settings, a host-network pod in Calico's namespaces is rejected, and one in
+/// kube-system exempt.
+#[test]
+fn the_aks_example_exempts_no_namespace_that_may_not_exist() {
+    let (_, aks) = examples()
+        .into_iter()
+        .find(|(name, _)| name == "aks-cluster-admission-policy.yaml")
+        .unwrap();
+    let settings = serde_json::to_string(&aks["spec"]["settings"]).unwrap();
+    let judge = |namespace: &str| {
+        let request = serde_json::json!({
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": namespace, "operation": "CREATE",
+            "object": {"metadata": {"name": "p"}, "spec": {"hostNetwork": true,
+                "containers": [{"name": "a", "image": "quay.io/tigera/operator:v1.36.0"}]}}
+        });
+        let payload = format!(r#"{{"request": {request}, "settings": {settings}}}"#);
+        host_network_policy::evaluate(payload.as_bytes()).accepted
+    };
+    assert!(judge("kube-system"));
+    for namespace in ["calico-system", "tigera-operator"] {
+        assert!(!judge(namespace), "{namespace} is exempt by {settings}");
+    }
+}
