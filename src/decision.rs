@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::entries::EntryError;
 use crate::image::{ImageRef, ImageVerdict};
+use crate::limits::{LISTED_DENIED_IMAGES, MAX_DISTINCT_IMAGES};
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
 use crate::view::LazyText;
@@ -37,8 +38,8 @@ pub struct EntryUse<'r> {
     pub entry: &'r str,
     /// The first image it exempted, as written.
     pub image: &'r str,
-    /// How many images of the pod it exempted.
-    pub containers: usize,
+    /// How many images of the pod it exempted, image volumes included.
+    pub images: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,12 +65,6 @@ pub enum ImageProblem {
     /// Not judged: the pod names more than [`MAX_DISTINCT_IMAGES`] distinct images.
     NotChecked,
 }
-
-/// The most distinct images judged in one pod spec. Judging an image costs up to a
-/// comparison with every entry, so this bounds a request's work, whatever the settings, far
-/// below policy-server's timeout; a pod of more distinct images than this, which no
-/// workload has, is not exempt by its images.
-pub const MAX_DISTINCT_IMAGES: usize = 128;
 
 /// An image that keeps the pod from being exempt, with the container or volume naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,11 +196,6 @@ fn verdict_for<'r>(
     Verdict::Rejected(first)
 }
 
-/// A rejection lists this many of the images that are not exempt, and counts the rest:
-/// enough to act on, without a message of thousands of images for a pod of thousands of
-/// containers, and without describing images no one will read.
-pub const LISTED_DENIED_IMAGES: usize = 10;
-
 /// The containers that keep a pod from being exempt: the first few described, all counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Denied<'r> {
@@ -325,7 +315,7 @@ impl<'r> EntryTally<'r> {
         match slot {
             Some(position) => {
                 if let Some(known) = self.uses.get_mut(*position) {
-                    known.containers += 1;
+                    known.images += 1;
                 }
             }
             None => {
@@ -333,7 +323,7 @@ impl<'r> EntryTally<'r> {
                 self.uses.push(EntryUse {
                     entry,
                     image: image(),
-                    containers: 1,
+                    images: 1,
                 });
             }
         }
@@ -370,7 +360,7 @@ fn merge_entry_uses<'r>(
             .iter_mut()
             .find(|known| std::ptr::eq(known.entry, used.entry))
         {
-            Some(known) => known.containers += used.containers,
+            Some(known) => known.images += used.images,
             None => into.push(used),
         }
     }
@@ -404,7 +394,7 @@ mod tests {
                 "exempt images {}",
                 entries
                     .iter()
-                    .map(|e| format!("{}x{}", e.entry, e.containers))
+                    .map(|e| format!("{}x{}", e.entry, e.images))
                     .collect::<Vec<_>>()
                     .join(",")
             ),

@@ -10,6 +10,7 @@ mod decision;
 mod entries;
 mod glob;
 mod image;
+mod limits;
 mod messages;
 mod namespace;
 mod request;
@@ -20,8 +21,11 @@ mod workload;
 // The public surface: the two waPC functions as plain functions, for the native tests and
 // the fuzz targets, and what they check the policy against. Everything else is private, so
 // the compiler finds what nothing uses.
-pub use decision::MAX_DISTINCT_IMAGES;
 pub use image::{ImagePattern, ImageRef};
+pub use limits::{
+    LISTED_DENIED_IMAGES, LISTED_WARNING_ENTRIES, MAX_DISTINCT_IMAGES, MAX_ENTRIES,
+    MAX_REFERENCE_LEN,
+};
 pub use workload::ImageField;
 
 use std::collections::HashMap;
@@ -66,7 +70,7 @@ fn validate_settings(payload: &[u8]) -> CallResult {
 /// `validate_settings`: the settings are valid exactly when they read and every entry
 /// checks.
 pub fn check_settings(settings: &[u8]) -> SettingsValidationResponse {
-    match Exemptions::from_json(settings) {
+    match Exemptions::checked(settings) {
         Ok(_) => SettingsValidationResponse {
             valid: true,
             message: None,

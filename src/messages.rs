@@ -4,9 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::decision::{
-    DeniedImage, Exemption, ImageProblem, Rejection, Subject, MAX_DISTINCT_IMAGES,
-};
+use crate::decision::{DeniedImage, Exemption, ImageProblem, Rejection, Subject};
+use crate::limits::{LISTED_WARNING_ENTRIES, MAX_DISTINCT_IMAGES};
 use crate::request::Unreadable;
 use crate::settings::{EXEMPT_IMAGES, EXEMPT_NAMESPACES, SHORT_NAMES, SHORT_NAMES_NOT_EXEMPT};
 use crate::workload::{ImageField, PodSpecLocation};
@@ -14,9 +13,6 @@ use crate::workload::{ImageField, PodSpecLocation};
 /// The audit annotation set on requests let through by an exemption. The API server
 /// prefixes it with the webhook's name.
 pub const EXEMPTION_AUDIT_KEY: &str = "host-network-exemption";
-
-/// Warnings longer than this may be truncated by the API server; lists stop early.
-const LISTED_IMAGES: usize = 5;
 
 // The messages are built by appending to one `String`: on wasm each `format!` costs more
 // than copying its text, and a rejection listing ten images would cost more than the
@@ -196,7 +192,7 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
             message.push_str("every image matches ");
             message.push_str(EXEMPT_IMAGES);
             message.push_str(": ");
-            for (at, used) in entries.iter().take(LISTED_IMAGES).enumerate() {
+            for (at, used) in entries.iter().take(LISTED_WARNING_ENTRIES).enumerate() {
                 if at > 0 {
                     message.push_str(", ");
                 }
@@ -204,12 +200,16 @@ pub fn exemption_warning(s: &Subject<'_>, exemption: &Exemption<'_>) -> String {
                 message.push_str(" by \"");
                 message.push_str(used.entry);
                 message.push('"');
-                if used.containers > 1 {
-                    let _ = write!(message, " ({} images)", used.containers);
+                if used.images > 1 {
+                    let _ = write!(message, " ({} images)", used.images);
                 }
             }
-            if entries.len() > LISTED_IMAGES {
-                let _ = write!(message, ", {} more entries", entries.len() - LISTED_IMAGES);
+            if entries.len() > LISTED_WARNING_ENTRIES {
+                let _ = write!(
+                    message,
+                    ", {} more entries",
+                    entries.len() - LISTED_WARNING_ENTRIES
+                );
             }
         }
     }
@@ -443,7 +443,7 @@ mod tests {
         let entries = vec![EntryUse {
             entry: "quay.io/cilium/*",
             image: "quay.io/cilium/cilium:v1",
-            containers: 2,
+            images: 2,
         }];
         let exemption = Exemption::Images { entries };
         let warning = exemption_warning(&web(), &exemption);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::entries::{Entries, EntryError};
 use crate::image::{ImageExemptions, ShortNames};
+use crate::limits::MAX_ENTRIES;
 use crate::namespace::NamespaceExemptions;
 
 pub const EXEMPT_NAMESPACES: &str = "exempt_namespaces";
@@ -21,12 +22,6 @@ pub const SHORT_NAMES: &str = "short_names";
 /// The values of `short_names`, as written.
 pub const SHORT_NAMES_DOCKER_HUB: &str = "docker-hub";
 pub const SHORT_NAMES_NOT_EXEMPT: &str = "not-exempt";
-
-/// The most entries either list may have. An image is compared with every image entry,
-/// and a pod spec has at most [`crate::decision::MAX_DISTINCT_IMAGES`] images judged, so
-/// this bounds the work of any request far below policy-server's timeout; real settings
-/// have a few dozen entries.
-pub const MAX_ENTRIES: usize = 128;
 
 /// The settings document, its entries borrowed from the settings bytes unless they have
 /// escapes. Unknown keys are refused: a typo such as `exempt_namespace` must not silently
@@ -107,7 +102,7 @@ pub struct Exemptions<'s> {
 impl<'s> Exemptions<'s> {
     /// Reads the settings JSON without checking the entries: an object of two lists of
     /// strings, each at most [`MAX_ENTRIES`] long. `null` and `{}` mean no exemptions.
-    pub fn read(settings: &'s [u8]) -> Result<Self, SettingsError> {
+    pub fn unchecked(settings: &'s [u8]) -> Result<Self, SettingsError> {
         let raw: RawSettings = match serde_json::from_slice::<Option<RawSettings>>(settings) {
             Ok(raw) => raw.unwrap_or_default(),
             // Read again, tracking the path, only to say where the document is wrong.
@@ -134,8 +129,8 @@ impl<'s> Exemptions<'s> {
     }
 
     /// Reads the settings and checks every entry: what `validate_settings` accepts.
-    pub fn from_json(settings: &'s [u8]) -> Result<Self, SettingsError> {
-        let exemptions = Self::read(settings)?;
+    pub fn checked(settings: &'s [u8]) -> Result<Self, SettingsError> {
+        let exemptions = Self::unchecked(settings)?;
         let mut errors = exemptions.namespaces.entries().check_all();
         errors.extend(exemptions.images.entries().check_all());
         if errors.is_empty() {
@@ -196,7 +191,7 @@ impl<'s> LazyExemptions<'s> {
     /// The settings, or why they cannot be read.
     pub fn get(&self) -> Result<&Exemptions<'s>, &SettingsError> {
         self.read
-            .get_or_init(|| Exemptions::read(self.raw))
+            .get_or_init(|| Exemptions::unchecked(self.raw))
             .as_ref()
     }
 }
@@ -207,7 +202,7 @@ mod tests {
     use rstest::rstest;
 
     fn error(settings: &str) -> String {
-        Exemptions::from_json(settings.as_bytes())
+        Exemptions::checked(settings.as_bytes())
             .unwrap_err()
             .to_string()
     }
@@ -218,14 +213,14 @@ mod tests {
     #[case::null_lists(r#"{"exempt_namespaces": null, "exempt_images": null}"#)]
     #[case::empty_lists(r#"{"exempt_namespaces": [], "exempt_images": []}"#)]
     fn no_exemptions(#[case] settings: &str) {
-        let ex = Exemptions::from_json(settings.as_bytes()).unwrap();
+        let ex = Exemptions::checked(settings.as_bytes()).unwrap();
         assert!(ex.images.is_empty());
         assert_eq!(ex.namespaces.find("kube-system"), Ok(None));
     }
 
     #[test]
     fn valid_settings_compile() {
-        let ex = Exemptions::from_json(
+        let ex = Exemptions::checked(
             br#"{"exempt_namespaces": ["kube-system", "monitoring-*"],
                  "exempt_images": ["registry.k8s.io/kube-proxy", "quay.io/cilium/*"]}"#,
         )
@@ -247,7 +242,7 @@ mod tests {
     #[case::not_exempt(r#", "short_names": "not-exempt""#, false)]
     fn short_names_read_as_one_of_two_values(#[case] short_names: &str, #[case] exempt: bool) {
         let settings = format!(r#"{{"exempt_images": ["nginx"]{short_names}}}"#);
-        let ex = Exemptions::from_json(settings.as_bytes()).unwrap();
+        let ex = Exemptions::checked(settings.as_bytes()).unwrap();
         let verdict = ex.images.verdict(b"nginx:1.27");
         assert_eq!(
             verdict == Ok(crate::image::ImageVerdict::Exempt(0)),
@@ -334,7 +329,7 @@ mod tests {
     fn a_list_may_have_at_most_128_entries() {
         let entries = |n: usize| -> Vec<String> { (0..n).map(|i| format!("team-{i}")).collect() };
         let settings = |n| serde_json::json!({"exempt_namespaces": entries(n)}).to_string();
-        assert!(Exemptions::from_json(settings(MAX_ENTRIES).as_bytes()).is_ok());
+        assert!(Exemptions::checked(settings(MAX_ENTRIES).as_bytes()).is_ok());
         let message = error(&settings(MAX_ENTRIES + 1));
         assert_eq!(
             message,

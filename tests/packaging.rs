@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 
 use host_network_policy::check_settings;
 use host_network_policy::ImageField;
+use host_network_policy::{
+    LISTED_DENIED_IMAGES, LISTED_WARNING_ENTRIES, MAX_DISTINCT_IMAGES, MAX_ENTRIES,
+    MAX_REFERENCE_LEN,
+};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -241,5 +245,23 @@ fn the_aks_example_exempts_no_namespace_that_may_not_exist() {
     assert!(judge("kube-system"));
     for namespace in ["calico-system", "tigera-operator"] {
         assert!(!judge(namespace), "{namespace} is exempt by {settings}");
+    }
+}
+
+/// The figures the README gives for the bounds are the bounds the policy enforces
+/// (src/limits.rs owns them).
+#[test]
+fn the_readme_gives_the_bounds_the_policy_enforces() {
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for phrase in [
+        format!("more than {MAX_ENTRIES} entries in a list"),
+        format!("each list of the settings has at most {MAX_ENTRIES} entries"),
+        format!("longer than any valid reference ({MAX_REFERENCE_LEN} characters)"),
+        format!("at most {MAX_DISTINCT_IMAGES} distinct images judged"),
+        format!("the first {LISTED_DENIED_IMAGES}, then a count"),
+        format!("the first {LISTED_WARNING_ENTRIES}, then a count"),
+    ] {
+        assert!(readme.contains(&phrase), "README.md lacks {phrase:?}");
     }
 }

@@ -75,7 +75,7 @@ const MAX_HOST_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 /// The longest valid reference: host, repository, tag and a sha512 digest, each at its
 /// limit. Anything longer is refused before it is read further.
-const MAX_REFERENCE_LEN: usize =
+pub const MAX_REFERENCE_LEN: usize =
     MAX_HOST_LEN + 1 + MAX_REPOSITORY_LEN + 1 + MAX_TAG_LEN + 1 + "sha512:".len() + 128;
 
 /// Why a string is not an image reference.

@@ -7,5 +7,6 @@ mod pattern;
 mod reference;
 
 pub use exemptions::{ImageExemptions, ImageVerdict, ShortNames};
+pub use grammar::MAX_REFERENCE_LEN;
 pub use pattern::ImagePattern;
 pub use reference::{ImageRef, ImageRefError};
