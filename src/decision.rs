@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::entries::EntryError;
-use crate::image::{ImageRef, ImageVerdict};
+use crate::image::ImageVerdict;
 use crate::limits::{LISTED_DENIED_IMAGES, MAX_DISTINCT_IMAGES};
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
@@ -57,9 +57,8 @@ pub enum Exemption<'r> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageProblem {
     NotExempt,
-    /// Written without a registry host under `short_names: not-exempt`; the image as the
-    /// policy would read it on Docker Hub, for the message to suggest.
-    ShortName(String),
+    /// Written without a registry host under `short_names: not-exempt`.
+    ShortName,
     Missing,
     Invalid(String),
     /// Not judged: the pod names more than [`MAX_DISTINCT_IMAGES`] distinct images.
@@ -263,11 +262,7 @@ fn check_images<'r>(
                     None => ImageProblem::NotExempt,
                 },
                 Some(ImageVerdict::NotExempt) => ImageProblem::NotExempt,
-                // Spelled out only for the images a rejection lists.
-                Some(ImageVerdict::ShortName) if denied.listed.len() < LISTED_DENIED_IMAGES => {
-                    ImageProblem::ShortName(qualified(text(pod_image.image)))
-                }
-                Some(ImageVerdict::ShortName) => ImageProblem::NotExempt,
+                Some(ImageVerdict::ShortName) => ImageProblem::ShortName,
                 // Text that is not UTF-8 cannot be an image; it is reported as missing.
                 Some(ImageVerdict::NotText) => ImageProblem::Missing,
                 Some(ImageVerdict::Invalid(e)) => ImageProblem::Invalid(e.to_string()),
@@ -331,16 +326,14 @@ impl<'r> EntryTally<'r> {
 }
 
 /// An image of white space only, as Go's `strings.TrimSpace` (Unicode White_Space) reads
-/// it: the placeholder of a pod template.
+/// it: the placeholder of a pod template. Asked of every container image of a template, so
+/// an image that starts as every reference does, with a letter or digit, is told apart by
+/// its first byte, before any UTF-8 is checked.
 fn is_placeholder(image: &[u8]) -> bool {
-    !image.is_empty()
+    image
+        .first()
+        .is_some_and(|first| !first.is_ascii_alphanumeric())
         && std::str::from_utf8(image).is_ok_and(|text| text.chars().all(char::is_whitespace))
-}
-
-/// A short name written out as the policy reads it by default, on Docker Hub:
-/// `docker.io/library/nginx:1.27` for `nginx:1.27`.
-fn qualified(image: &str) -> String {
-    ImageRef::parse(image).map_or_else(|_| image.to_owned(), |parsed| parsed.to_string())
 }
 
 /// Text read from the pod, or empty when it is absent or not UTF-8.

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::decision::{DeniedImage, Exemption, ImageProblem, Rejection, Subject};
+use crate::image::ImageRef;
 use crate::limits::{LISTED_WARNING_ENTRIES, MAX_DISTINCT_IMAGES};
 use crate::request::Unreadable;
 use crate::settings::{EXEMPT_IMAGES, EXEMPT_NAMESPACES, SHORT_NAMES, SHORT_NAMES_NOT_EXEMPT};
@@ -68,7 +69,7 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
             out.push_str(" image ");
             push_quoted(out, denied.image);
         }
-        ImageProblem::ShortName(qualified) => {
+        ImageProblem::ShortName => {
             out.push_str(" image ");
             push_quoted(out, denied.image);
             out.push_str(" names no registry, and with ");
@@ -76,7 +77,7 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
             out.push_str(": ");
             out.push_str(SHORT_NAMES_NOT_EXEMPT);
             out.push_str(" the runtime, not the image, decides where it is pulled from: write the image with its registry, such as ");
-            push_quoted(out, qualified);
+            push_quoted(out, &on_docker_hub(denied.image));
             out.push_str(" for Docker Hub");
         }
         ImageProblem::Missing if denied.field == ImageField::ImageVolumes => {
@@ -98,6 +99,13 @@ fn push_denied_image(out: &mut String, denied: &DeniedImage<'_>) {
             out.push_str(why);
         }
     }
+}
+
+/// A short name written out as the policy reads it by default, on Docker Hub:
+/// `docker.io/library/nginx:1.27` for `nginx:1.27`. Only listed images are described, so
+/// this runs for at most [`crate::limits::LISTED_DENIED_IMAGES`] images of a rejection.
+fn on_docker_hub(image: &str) -> String {
+    ImageRef::parse(image).map_or_else(|_| image.to_owned(), |parsed| parsed.to_string())
 }
 
 /// Why the request was rejected, where, and how to get an exemption. Never the settings.

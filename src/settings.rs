@@ -41,20 +41,19 @@ struct RawSettings<'s> {
 /// `not-exempt`; anything else is refused, with both values named.
 fn short_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ShortNames, D::Error> {
     struct Value;
-    const EXPECTED: &str = "\"docker-hub\" (the default) or \"not-exempt\"";
     impl<'de> serde::de::Visitor<'de> for Value {
         type Value = ShortNames;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(EXPECTED)
+            write!(
+                f,
+                "\"{SHORT_NAMES_DOCKER_HUB}\" (the default) or \"{SHORT_NAMES_NOT_EXEMPT}\""
+            )
         }
         fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ShortNames, E> {
             match value {
                 SHORT_NAMES_DOCKER_HUB => Ok(ShortNames::DockerHub),
                 SHORT_NAMES_NOT_EXEMPT => Ok(ShortNames::NotExempt),
-                other => Err(E::invalid_value(
-                    serde::de::Unexpected::Str(other),
-                    &EXPECTED,
-                )),
+                other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
             }
         }
         fn visit_unit<E: serde::de::Error>(self) -> Result<ShortNames, E> {

@@ -137,22 +137,18 @@ mod tests {
                 "{image}"
             );
         }
-        assert_eq!(
-            ex.verdict(b"docker.io/library/nginx:1.27"),
-            Ok(ImageVerdict::Exempt(0))
-        );
-        assert_eq!(
-            ex.verdict(b"docker.io/cilium/cilium:v1.15.1"),
-            Ok(ImageVerdict::Exempt(1))
-        );
-        assert_eq!(
-            ex.verdict(b"quay.io/cilium/cilium:v1.15.1"),
-            Ok(ImageVerdict::Exempt(2))
-        );
-        assert_eq!(
-            ex.verdict(b"index.docker.io/nginx"),
-            Ok(ImageVerdict::Exempt(0))
-        );
+        for (image, entry) in [
+            ("docker.io/library/nginx:1.27", 0),
+            ("docker.io/cilium/cilium:v1.15.1", 1),
+            ("quay.io/cilium/cilium:v1.15.1", 2),
+            ("index.docker.io/nginx", 0),
+        ] {
+            assert_eq!(
+                ex.verdict(image.as_bytes()),
+                Ok(ImageVerdict::Exempt(entry)),
+                "{image}"
+            );
+        }
         // An image that is no reference stays invalid, whatever the setting.
         assert!(matches!(ex.verdict(b"NGINX"), Ok(ImageVerdict::Invalid(_))));
     }

@@ -46,28 +46,31 @@ pub fn validate_settings(settings: &[u8]) {
         "refused without a message"
     );
     // `validate` only ever receives settings inside a JSON payload.
-    let Ok(text) = std::str::from_utf8(settings) else {
-        return;
-    };
-    let response = evaluate(settings_payload(text).as_bytes());
-    if validation.valid || !response.accepted {
+    if let Ok(text) = std::str::from_utf8(settings) {
+        refused_settings_admit_no_more(SETTINGS_REQUEST, text);
+    }
+}
+
+/// `request` (a request with a pod on the host network) judged under `settings`: if
+/// `validate_settings` refuses them, whatever they admit, the same settings without their
+/// refused entries admit too, and settings that do not read admit nothing.
+pub fn refused_settings_admit_no_more(request: &str, settings: &str) {
+    let payload = |settings: &str| format!(r#"{{"request": {request}, "settings": {settings}}}"#);
+    let response = evaluate(payload(settings).as_bytes());
+    if !response.accepted || check_settings(settings.as_bytes()).valid {
         return;
     }
-    let Some(checked) = without_refused_entries(text) else {
-        panic!("settings that do not read admitted a request: {text}");
+    let Some(checked) = without_refused_entries(settings) else {
+        panic!("settings that do not read admitted a request: {settings}");
     };
     assert!(
         check_settings(checked.as_bytes()).valid,
-        "settings refused for more than their entries admitted a request: {text}"
+        "settings refused for more than their entries admitted a request: {settings}"
     );
     assert!(
-        evaluate(settings_payload(&checked).as_bytes()).accepted,
-        "refused settings admitted what their checked entries alone do not: {text} (checked: {checked})"
+        evaluate(payload(&checked).as_bytes()).accepted,
+        "refused settings admitted what their checked entries alone do not: {settings} (checked: {checked})"
     );
-}
-
-fn settings_payload(settings: &str) -> String {
-    format!(r#"{{"request": {SETTINGS_REQUEST}, "settings": {settings}}}"#)
 }
 
 /// The settings with every entry that `validate_settings` refuses on its own removed, or
