@@ -151,7 +151,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 .PHONY: clippy
-clippy:
+clippy: | wasm-target
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p host-network-policy -p floor --release -- -D warnings
 
@@ -178,12 +178,19 @@ fuzz-check:
 	cd fuzz && $(CARGO) check --locked
 
 .PHONY: test
-test: fmt-check clippy unit-tests fuzz-check e2e-tests ## Everything CI runs: fmt, clippy, cargo test, fuzz targets compiled, wasm build, e2e
+test: fmt-check clippy unit-tests fuzz-check e2e-tests audit-tests ## Everything CI runs: fmt, clippy, cargo test, fuzz targets compiled, wasm build, e2e
 
 .PHONY: e2e-tests
 e2e-tests: policy.wasm $(if $(findstring $(RUNNER),$(KWCTL)),runner) ## Run e2e.bats against the compiled policy (kwctl, or the runner)
 	@command -v bats >/dev/null || { echo "error: bats is not installed (apt-get install bats)" >&2; exit 1; }
 	KWCTL="$(KWCTL)" bats e2e.bats
+
+# `runner audit` exists only in the runner, so these run with it whether kwctl is installed
+# or not.
+.PHONY: audit-tests
+audit-tests: policy.wasm runner ## Run audit.bats: `runner audit` on the manifests and dumps of test_data/audit
+	@command -v bats >/dev/null || { echo "error: bats is not installed (apt-get install bats)" >&2; exit 1; }
+	RUNNER="$(RUNNER)" bats audit.bats
 
 .PHONY: run
 run: policy.wasm runner ## Evaluate sample requests (or REQUEST=file SETTINGS=json)

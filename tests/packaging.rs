@@ -98,7 +98,11 @@ fn one_version_everywhere() {
         "artifacthub image {image}"
     );
     let changelog = std::fs::read_to_string(path("CHANGELOG.md")).unwrap();
-    let newest = changelog.lines().find(|l| l.starts_with("## ")).unwrap();
+    // Keep a Changelog's `[Unreleased]` collects changes until the next version is named.
+    let newest = changelog
+        .lines()
+        .find(|l| l.starts_with("## ") && !l.starts_with("## [Unreleased]"))
+        .unwrap();
     assert!(
         newest.starts_with(&format!("## [{VERSION}]")),
         "CHANGELOG.md: {newest}"

@@ -33,7 +33,7 @@ pub fn annotate(args: &AnnotateArgs) -> Result<()> {
     }
     let text = fs::read_to_string(&args.metadata_path)
         .with_context(|| format!("cannot read metadata {}", args.metadata_path.display()))?;
-    let metadata: Value = serde_yaml::from_str(&text)
+    let metadata: Value = serde_yaml_ng::from_str(&text)
         .with_context(|| format!("cannot parse {} as YAML", args.metadata_path.display()))?;
     let Value::Object(mut metadata) = metadata else {
         bail!("{} is not a YAML mapping", args.metadata_path.display());
@@ -71,17 +71,25 @@ pub fn annotate(args: &AnnotateArgs) -> Result<()> {
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let path = policy_path(&args.policy);
-    let module =
-        fs::read(path).with_context(|| format!("cannot read policy {}", path.display()))?;
-    let metadata = metadata_section(&module, path)?
+    let metadata = embedded_metadata(path)?
         .ok_or_else(|| anyhow!("{} has no Kubewarden metadata", path.display()))?;
-    let metadata: Value = serde_json::from_slice(metadata)
-        .with_context(|| format!("the metadata of {} is not JSON", path.display()))?;
     match args.output {
-        InspectOutput::Yaml => print!("{}", serde_yaml::to_string(&metadata)?),
+        InspectOutput::Yaml => print!("{}", serde_yaml_ng::to_string(&metadata)?),
         InspectOutput::Json => println!("{}", serde_json::to_string_pretty(&metadata)?),
     }
     Ok(())
+}
+
+/// The metadata embedded in a policy module, if it is annotated.
+pub fn embedded_metadata(path: &Path) -> Result<Option<Value>> {
+    let module =
+        fs::read(path).with_context(|| format!("cannot read policy {}", path.display()))?;
+    metadata_section(&module, path)?
+        .map(|metadata| {
+            serde_json::from_slice(metadata)
+                .with_context(|| format!("the metadata of {} is not JSON", path.display()))
+        })
+        .transpose()
 }
 
 /// The bytes of the module's metadata section, if it has one.

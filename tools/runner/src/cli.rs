@@ -1,5 +1,5 @@
-//! The command line: `run`, `annotate` and `inspect` (kwctl-compatible), `bench` and
-//! `bench-suite`.
+//! The command line: `run`, `annotate` and `inspect` (kwctl-compatible), `audit`, `bench`
+//! and `bench-suite`.
 //!
 //! Flag names follow `kwctl run` (`-r/--request-path`, `--settings-json`, `--settings-path`,
 //! the policy as the positional argument), so a bats file written for kwctl runs unchanged.
@@ -44,6 +44,12 @@ pub enum Command {
     /// valid, and on any failure of the host or the guest (trap, missing export, malformed
     /// response).
     Run(RunArgs),
+    /// Judge every object of manifests or a cluster dump, as Kubewarden's audit scanner
+    /// replays them, and say what enforcing the policy would reject.
+    ///
+    /// Exit status 0 when nothing would be rejected, 1 when something would (0 with
+    /// --exit-zero), 2 when some input could not be read or the audit could not run.
+    Audit(AuditArgs),
     /// Time the policy's `validate` on one request, optionally against a baseline module.
     Bench(BenchArgs),
     /// Time the policy against a floor module on the built-in fixtures and print a table.
@@ -117,6 +123,39 @@ pub struct RunArgs {
     /// The policy module: a path, or a `file://` URI as kwctl takes.
     #[arg(value_name = "POLICY.wasm")]
     pub policy: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// The metadata whose `rules` say which kinds are judged. Default: the metadata
+    /// embedded in the module (an annotated module, as published).
+    #[arg(short = 'm', long, value_name = "FILE")]
+    pub metadata_path: Option<PathBuf>,
+
+    #[arg(short = 'o', long, value_enum, default_value_t = AuditOutput::Table)]
+    pub output: AuditOutput,
+
+    /// Exit 0 even when something would be rejected: report only.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// The policy module: a path, or a `file://` URI as kwctl takes.
+    #[arg(value_name = "POLICY.wasm")]
+    pub policy: String,
+
+    /// Files or folders (read recursively for .yaml, .yml and .json) of YAML or JSON, one or
+    /// many documents each, `List`s included; `-` for standard input.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuditOutput {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +234,7 @@ impl SettingsArgs {
             (None, Some(path)) => {
                 let text = fs::read_to_string(path)
                     .with_context(|| format!("Error reading settings from {}", path.display()))?;
-                serde_yaml::from_str(&text).with_context(|| {
+                serde_yaml_ng::from_str(&text).with_context(|| {
                     format!("Cannot parse settings file {} as YAML", path.display())
                 })?
             }

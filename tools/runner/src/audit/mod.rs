@@ -1,0 +1,394 @@
+//! `runner audit`: judge every object of a cluster dump or a folder of manifests with the
+//! compiled policy, and say what enforcing it would reject.
+//!
+//! Each object is wrapped in the CREATE AdmissionRequest Kubewarden's audit scanner builds
+//! (`newAdmissionRequest` in kubewarden-controller v1.35.0,
+//! `internal/audit-scanner/scanner/admission_request.go`): the object's own uid, name and
+//! namespace, its group/version/kind, the kind again as the resource, and an empty `userInfo`.
+//! It is judged on a fresh instance of the module with the settings given, as policy-server
+//! judges a request. The verdicts and messages are the policy's: the audit only sorts them.
+
+mod input;
+mod report;
+mod rules;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{anyhow, Context, Result};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::admission::ValidationResponse;
+use crate::annotate::embedded_metadata;
+use crate::cli::{policy_path, AuditArgs};
+use crate::host::{CompilationCache, GuestLogs, Policy, Regime, Runtime};
+
+use self::input::{Object, Origin, Problem};
+use self::rules::Rules;
+
+/// The exit status when the input could not all be read, or the audit could not run:
+/// distinct from 1, "something would be rejected", so that CI can tell the two apart.
+const BAD_INPUT: u8 = 2;
+
+pub fn audit(args: &AuditArgs, cache: &CompilationCache) -> ExitCode {
+    match run(args, cache) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{}", crate::error_report(&error));
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
+    let path = policy_path(&args.policy);
+    let rules = match &args.metadata_path {
+        Some(metadata) => Rules::from_metadata_file(metadata)?,
+        None => Rules::from_metadata(&embedded_metadata(path)?.ok_or_else(|| {
+            anyhow!(
+                "{} has no embedded metadata to take its rules from: annotate it, or give --metadata-path metadata.yml",
+                path.display()
+            )
+        })?)?,
+    };
+    let settings = args.settings.load()?;
+    let settings_json = serde_json::to_string(&settings)?;
+
+    let runtime = Runtime::new(cache)?;
+    let policy = runtime.load(path)?;
+    policy
+        .evaluator(Regime::FreshInstance, GuestLogs::Discard)?
+        .validate_settings(settings_json.as_bytes())?
+        .into_result()?;
+
+    let mut files = Vec::new();
+    let mut audit = Audit::default();
+    for input in &args.inputs {
+        if let Err(problem) = input::files(input, &mut files) {
+            audit.problems.push(problem);
+        }
+    }
+    for file in &files {
+        let source = match input::read(file) {
+            Ok(source) => source,
+            Err(problem) => {
+                audit.problems.push(problem);
+                continue;
+            }
+        };
+        let mut objects = Vec::new();
+        input::objects(&source, &mut objects, &mut audit.problems);
+        let (judged, skipped): (Vec<Object<'_>>, Vec<Object<'_>>) =
+            objects.into_iter().partition(|object| {
+                let (group, version) = object.head.group_version();
+                rules.cover(group, version, object.head.kind())
+            });
+        for object in skipped {
+            *audit
+                .not_judged
+                .entry(object.head.kind().to_owned())
+                .or_default() += 1;
+        }
+        audit
+            .findings
+            .extend(judge_all(&policy, &settings_json, judged));
+    }
+
+    let rejected = audit
+        .findings
+        .iter()
+        .any(|f| f.verdict == Verdict::Rejected);
+    let failed = audit.findings.iter().any(|f| f.verdict == Verdict::Error);
+    match args.output {
+        crate::cli::AuditOutput::Table => report::table(&audit, &mut std::io::stdout().lock())?,
+        crate::cli::AuditOutput::Json => report::json(&audit, &mut std::io::stdout().lock())?,
+    }
+    for problem in &audit.problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(if !audit.problems.is_empty() || failed {
+        ExitCode::from(BAD_INPUT)
+    } else if rejected && !args.exit_zero {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Everything an audit found.
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub findings: Vec<Finding>,
+    /// Objects of kinds the policy's rules do not cover, by kind.
+    pub not_judged: BTreeMap<String, usize>,
+    pub problems: Vec<Problem>,
+}
+
+/// What the policy said of one object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    #[serde(flatten)]
+    pub origin: OriginRecord,
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub verdict: Verdict,
+    /// The policy's rejection message, or why the object could not be judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub audit_annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OriginRecord {
+    pub source: String,
+    pub document: usize,
+    pub line: usize,
+}
+
+impl From<&Origin> for OriginRecord {
+    fn from(origin: &Origin) -> Self {
+        Self {
+            source: origin.source.clone(),
+            document: origin.document,
+            line: origin.line,
+        }
+    }
+}
+
+/// How the policy's answer reads, sorted by what enforcing it would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Enforcing the policy would reject it.
+    Rejected,
+    /// Allowed by an exemption: the policy set an audit annotation.
+    Exempt,
+    /// Allowed with a warning and no exemption.
+    AllowedWithWarning,
+    /// Allowed with nothing to say: the object does not use the host network.
+    Allowed,
+    /// The host could not run the policy on it.
+    Error,
+}
+
+impl Verdict {
+    fn of(response: &ValidationResponse) -> Self {
+        let annotated = response
+            .audit_annotations
+            .as_ref()
+            .is_some_and(|a| !a.is_empty());
+        let warned = response.warnings.as_ref().is_some_and(|w| !w.is_empty());
+        match (response.accepted, annotated, warned) {
+            (false, _, _) => Self::Rejected,
+            (true, true, _) => Self::Exempt,
+            (true, false, true) => Self::AllowedWithWarning,
+            (true, false, false) => Self::Allowed,
+        }
+    }
+}
+
+/// Judges `objects` on every core, each on a fresh instance; the findings keep the input's
+/// order.
+fn judge_all(policy: &Policy, settings: &str, objects: Vec<Object<'_>>) -> Vec<Finding> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(objects.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut findings: Vec<(usize, Finding)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(object) = objects.get(at) else { break };
+                        mine.push((at, judge(policy, settings, object)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    findings.sort_by_key(|(at, _)| *at);
+    findings.into_iter().map(|(_, finding)| finding).collect()
+}
+
+fn judge(policy: &Policy, settings: &str, object: &Object<'_>) -> Finding {
+    let head = &object.head;
+    let mut finding = Finding {
+        origin: OriginRecord::from(&object.origin),
+        api_version: head.api_version.clone().unwrap_or_default(),
+        kind: head.kind().to_owned(),
+        namespace: head.namespace().to_owned(),
+        name: head.name().to_owned(),
+        verdict: Verdict::Error,
+        message: None,
+        warnings: Vec::new(),
+        audit_annotations: BTreeMap::new(),
+    };
+    match evaluate(policy, settings, object) {
+        Ok(response) => {
+            finding.verdict = Verdict::of(&response);
+            finding.message = response.message;
+            finding.warnings = response.warnings.unwrap_or_default();
+            finding.audit_annotations = response.audit_annotations.unwrap_or_default();
+        }
+        Err(error) => finding.message = Some(format!("{error:#}")),
+    }
+    finding
+}
+
+fn evaluate(policy: &Policy, settings: &str, object: &Object<'_>) -> Result<ValidationResponse> {
+    let payload = validate_payload(object, settings)?;
+    policy
+        .evaluator(Regime::FreshInstance, GuestLogs::Discard)?
+        .validate(&payload)
+}
+
+/// The group, version and kind of the audit scanner's request.
+#[derive(Serialize)]
+struct GroupVersionKind<'a> {
+    group: &'a str,
+    version: &'a str,
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+struct GroupVersionResource<'a> {
+    group: &'a str,
+    version: &'a str,
+    resource: &'a str,
+}
+
+/// The fields of `admission/v1` AdmissionRequest the scanner sets, serialised as Go does
+/// (`omitempty` on name and namespace; `userInfo` is a struct, so `{}`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScannerRequest<'a> {
+    uid: &'a str,
+    kind: GroupVersionKind<'a>,
+    resource: GroupVersionResource<'a>,
+    request_kind: GroupVersionKind<'a>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    namespace: &'a str,
+    operation: &'static str,
+    user_info: BTreeMap<String, Value>,
+    object: &'a RawValue,
+}
+
+#[derive(Serialize)]
+struct Payload<'a> {
+    request: ScannerRequest<'a>,
+    settings: &'a RawValue,
+}
+
+/// The bytes policy-server would hand to `validate` for the scanner's request.
+fn validate_payload(object: &Object<'_>, settings: &str) -> Result<Vec<u8>> {
+    let head = &object.head;
+    let (group, version) = head.group_version();
+    let kind = head.kind();
+    let gvk = || GroupVersionKind {
+        group,
+        version,
+        kind,
+    };
+    let raw: &RawValue = serde_json::from_str(&object.json).context("the object is not JSON")?;
+    let settings: &RawValue = serde_json::from_str(settings).context("the settings")?;
+    serde_json::to_vec(&Payload {
+        request: ScannerRequest {
+            uid: head.uid(),
+            kind: gvk(),
+            // The scanner puts the kind where the resource goes; kept, so that the policy
+            // reads what it reads in a cluster.
+            resource: GroupVersionResource {
+                group,
+                version,
+                resource: kind,
+            },
+            request_kind: gvk(),
+            name: head.name(),
+            namespace: head.namespace(),
+            operation: "CREATE",
+            user_info: BTreeMap::new(),
+            object: raw,
+        },
+        settings,
+    })
+    .context("cannot serialise the validate payload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn the_request_is_the_audit_scanners() {
+        let object = Object {
+            origin: Origin {
+                source: "x".to_owned(),
+                document: 1,
+                line: 1,
+            },
+            json: Cow::Borrowed(
+                r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default","uid":"u-1"}}"#,
+            ),
+            head: serde_json::from_str(
+                r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default","uid":"u-1"}}"#,
+            )
+            .unwrap(),
+        };
+        let payload: Value =
+            serde_json::from_slice(&validate_payload(&object, r#"{"a":1}"#).unwrap()).unwrap();
+        assert_eq!(
+            payload,
+            serde_json::json!({
+                "request": {
+                    "uid": "u-1",
+                    "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                    "resource": {"group": "apps", "version": "v1", "resource": "Deployment"},
+                    "requestKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                    "name": "web",
+                    "namespace": "default",
+                    "operation": "CREATE",
+                    "userInfo": {},
+                    "object": serde_json::from_str::<Value>(&object.json).unwrap(),
+                },
+                "settings": {"a": 1},
+            })
+        );
+    }
+
+    #[test]
+    fn a_cluster_scoped_object_has_no_namespace_in_the_request() {
+        let json = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}"#;
+        let object = Object {
+            origin: Origin {
+                source: "x".to_owned(),
+                document: 1,
+                line: 1,
+            },
+            json: Cow::Borrowed(json),
+            head: serde_json::from_str(json).unwrap(),
+        };
+        let payload: Value =
+            serde_json::from_slice(&validate_payload(&object, "{}").unwrap()).unwrap();
+        assert!(payload["request"].get("namespace").is_none());
+        assert_eq!(payload["request"]["kind"]["group"], "");
+    }
+}
