@@ -127,3 +127,24 @@ record() { jq -c --arg name "$1" '.results[] | select(.name == $name)' <<<"$outp
 	[ "$status" -eq 1 ]
 	diff <(echo "$expected") <(echo "$output")
 }
+
+@test "audit: a policy manifest gives the settings, the rules and the namespaces it sees" {
+	# The monitor-mode example exempts kube-system; its own rules are used, so the
+	# unannotated module needs no metadata.
+	run --separate-stderr "$RUNNER" audit --policy-manifest examples/monitor-mode-cluster-admission-policy.yaml \
+		"$POLICY" test_data/audit/manifests
+	[ "$status" -eq 1 ]
+	[[ $output == *"kube-system/cilium  exempt by exempt_namespaces: kube-system"* ]]
+	[[ $output == *"3 judged: 1 rejected, 1 exempt, 1 not host network."* ]]
+
+	# An AdmissionPolicy sees its own namespace only.
+	run --separate-stderr "$RUNNER" audit --policy-manifest examples/namespaced-admission-policy.yaml \
+		"$POLICY" test_data/audit/manifests test_data/audit/pods.json
+	[ "$status" -eq 0 ]
+	[[ $output == "0 judged. 2 of kinds the policy does not judge (ConfigMap 1, Service 1). 6 in namespaces the policy does not see." ]]
+
+	run --separate-stderr "$RUNNER" audit --policy-manifest examples/per-namespace-images-cluster-admission-policies.yaml \
+		"$POLICY" test_data/audit/pods.json
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"holds 2 policies (host-network-kube-system, host-network)"* ]]
+}

@@ -135,6 +135,11 @@ pub struct AuditArgs {
     #[arg(short = 'm', long, value_name = "FILE")]
     pub metadata_path: Option<PathBuf>,
 
+    /// A ClusterAdmissionPolicy or AdmissionPolicy manifest: audit with its settings, its
+    /// rules, and only the namespaces it sees, as it will be deployed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["settings_json", "settings_path"])]
+    pub policy_manifest: Option<PathBuf>,
+
     #[arg(short = 'o', long, value_enum, default_value_t = AuditOutput::Table)]
     pub output: AuditOutput,
 

@@ -9,6 +9,7 @@
 //! judges a request. The verdicts and messages are the policy's: the audit only sorts them.
 
 mod input;
+mod manifest;
 mod report;
 mod rules;
 
@@ -45,16 +46,28 @@ pub fn audit(args: &AuditArgs, cache: &CompilationCache) -> ExitCode {
 
 fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
     let path = policy_path(&args.policy);
-    let rules = match &args.metadata_path {
-        Some(metadata) => Rules::from_metadata_file(metadata)?,
-        None => Rules::from_metadata(&embedded_metadata(path)?.ok_or_else(|| {
+    let mut manifest = args
+        .policy_manifest
+        .as_deref()
+        .map(manifest::Manifest::read)
+        .transpose()?;
+    let rules = match (manifest.as_mut().and_then(|m| m.rules.take()), &args.metadata_path) {
+        (Some(rules), _) => rules,
+        (None, Some(metadata)) => Rules::from_metadata_file(metadata)?,
+        (None, None) => Rules::from_metadata(&embedded_metadata(path)?.ok_or_else(|| {
             anyhow!(
                 "{} has no embedded metadata to take its rules from: annotate it, or give --metadata-path metadata.yml",
                 path.display()
             )
         })?)?,
     };
-    let settings = args.settings.load()?;
+    let settings = match &manifest {
+        Some(manifest) => manifest.settings.clone(),
+        None => args.settings.load()?,
+    };
+    for caveat in manifest.iter().flat_map(|m| &m.caveats) {
+        eprintln!("warning: {caveat}");
+    }
     let settings_json = serde_json::to_string(&settings)?;
 
     let runtime = Runtime::new(cache)?;
@@ -86,6 +99,13 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
                 let (group, version) = object.head.group_version();
                 rules.cover(group, version, object.head.kind())
             });
+        let (judged, unseen): (Vec<Object<'_>>, Vec<Object<'_>>) =
+            judged.into_iter().partition(|object| {
+                manifest
+                    .as_ref()
+                    .is_none_or(|m| m.sees(object.head.namespace()))
+            });
+        audit.unseen += unseen.len();
         for object in skipped {
             *audit
                 .not_judged
@@ -124,6 +144,8 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     /// Objects of kinds the policy's rules do not cover, by kind.
     pub not_judged: BTreeMap<String, usize>,
+    /// Objects in namespaces the policy manifest does not see.
+    pub unseen: usize,
     pub problems: Vec<Problem>,
 }
 

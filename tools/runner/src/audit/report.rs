@@ -120,6 +120,12 @@ fn summary(audit: &Audit) -> String {
             kinds.join(", ")
         ));
     }
+    if audit.unseen > 0 {
+        line.push_str(&format!(
+            ". {} in namespaces the policy does not see",
+            audit.unseen
+        ));
+    }
     if !audit.problems.is_empty() {
         line.push_str(&format!(
             ". {} unreadable (listed on standard error)",
@@ -135,6 +141,7 @@ fn summary(audit: &Audit) -> String {
 struct JsonReport<'a> {
     results: &'a [Finding],
     not_judged: &'a BTreeMap<String, usize>,
+    not_seen: usize,
     problems: Vec<JsonProblem<'a>>,
     summary: String,
 }
@@ -150,6 +157,7 @@ pub fn json(audit: &Audit, out: &mut impl Write) -> Result<()> {
     let report = JsonReport {
         results: &audit.findings,
         not_judged: &audit.not_judged,
+        not_seen: audit.unseen,
         problems: audit
             .problems
             .iter()

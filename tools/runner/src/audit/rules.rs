@@ -38,9 +38,12 @@ impl Rules {
         let Some(rules) = metadata.get("rules") else {
             bail!("the metadata has no `rules`");
         };
-        let rules: Vec<Rule> =
-            serde_json::from_value(rules.clone()).context("the metadata's `rules`")?;
-        Ok(Self(rules))
+        Self::from_value(rules).context("the metadata's `rules`")
+    }
+
+    /// A list of rules, as metadata.yml and a policy's `spec.rules` write them.
+    pub fn from_value(rules: &Value) -> Result<Self> {
+        Ok(Self(serde_json::from_value(rules.clone())?))
     }
 
     /// Whether a CREATE of an object of this group, version and kind reaches the policy.
