@@ -79,12 +79,19 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
 
     let mut files = Vec::new();
     let mut audit = Audit::default();
+    // indicatif draws nothing when standard error is not a terminal, so piped and CI runs
+    // print only the report.
+    let progress = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} objects judged ({per_sec}) {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
     for input in &args.inputs {
         if let Err(problem) = input::files(input, &mut files) {
             audit.problems.push(problem);
         }
     }
     for file in &files {
+        progress.set_message(file.display().to_string());
         let source = match input::read(file) {
             Ok(source) => source,
             Err(problem) => {
@@ -114,8 +121,9 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
         }
         audit
             .findings
-            .extend(judge_all(&policy, &settings_json, judged));
+            .extend(judge_all(&policy, &settings_json, judged, &progress));
     }
+    progress.finish_and_clear();
 
     let rejected = audit
         .findings
@@ -220,7 +228,12 @@ impl Verdict {
 
 /// Judges `objects` on every core, each on a fresh instance; the findings keep the input's
 /// order.
-fn judge_all(policy: &Policy, settings: &str, objects: Vec<Object<'_>>) -> Vec<Finding> {
+fn judge_all(
+    policy: &Policy,
+    settings: &str,
+    objects: Vec<Object<'_>>,
+    progress: &indicatif::ProgressBar,
+) -> Vec<Finding> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(objects.len().max(1));
@@ -234,6 +247,7 @@ fn judge_all(policy: &Policy, settings: &str, objects: Vec<Object<'_>>) -> Vec<F
                         let at = next.fetch_add(1, Ordering::Relaxed);
                         let Some(object) = objects.get(at) else { break };
                         mine.push((at, judge(policy, settings, object)));
+                        progress.inc(1);
                     }
                     mine
                 })
