@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// Where an object, or a problem, was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Origin {
     /// The file, or `-` for standard input.
     pub source: String,
@@ -42,7 +42,7 @@ impl fmt::Display for Origin {
 #[derive(Debug)]
 pub struct Object<'t> {
     pub origin: Origin,
-    pub json: Cow<'t, str>,
+    pub json: Cow<'t, RawValue>,
     pub head: Head,
 }
 
@@ -210,7 +210,7 @@ fn json_documents<'t>(source: &'t Source, out: &mut Vec<Object<'t>>, problems: &
             line: lines.at(start + leading_space(text.get(start..).unwrap_or_default())),
         };
         match next {
-            Ok(raw) => expand(Cow::Borrowed(raw.get()), origin, &mut lines, out, problems),
+            Ok(raw) => expand(Cow::Borrowed(raw), origin, false, &mut lines, out, problems),
             Err(error) => {
                 problems.push(Problem {
                     origin: Origin {
@@ -248,8 +248,15 @@ fn yaml_documents<'t>(source: &'t Source, out: &mut Vec<Object<'t>>, problems: &
         };
         match serde_yaml_ng::from_str::<serde_json::Value>(chunk) {
             Ok(serde_json::Value::Null) => document -= 1,
-            Ok(value) => match serde_json::to_string(&value) {
-                Ok(json) => expand(Cow::Owned(json), origin, &mut Lines::new(""), out, problems),
+            Ok(value) => match serde_json::value::to_raw_value(&value) {
+                Ok(json) => expand(
+                    Cow::Owned(json),
+                    origin,
+                    false,
+                    &mut Lines::new(""),
+                    out,
+                    problems,
+                ),
                 Err(error) => problems.push(Problem {
                     origin,
                     reason: format!("cannot be written as JSON: {error}"),
@@ -322,118 +329,114 @@ fn shift_lines(message: &str, by: usize) -> String {
     out
 }
 
-/// What the audit reads to tell a List from an object.
+/// What the audit reads of a document, in one pass: its head, and the span of its `items`.
 #[derive(Deserialize)]
-struct ListHead<'t> {
+#[serde(rename_all = "camelCase")]
+struct Peek<'a> {
+    #[serde(default)]
+    api_version: Option<String>,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
     #[serde(default, borrow)]
-    items: Option<&'t RawValue>,
+    items: Option<&'a RawValue>,
+}
+
+/// A document's head, and its items when it is a `List` or `*List` (a List's item is never
+/// expanded again); `None` when it is a problem, which is recorded.
+fn peek<'a>(
+    raw: &'a RawValue,
+    origin: &Origin,
+    item: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<(Head, Option<Vec<&'a RawValue>>)> {
+    let mut problem = |reason: String| {
+        problems.push(Problem {
+            origin: origin.clone(),
+            reason,
+        });
+        None
+    };
+    if !raw.get().starts_with('{') {
+        return problem(if item {
+            "is a List item that is not an object".to_owned()
+        } else {
+            "is not an object".to_owned()
+        });
+    }
+    let peek = match serde_json::from_str::<Peek<'a>>(raw.get()) {
+        Ok(peek) => peek,
+        Err(error) => {
+            return problem(format!(
+                "has an unreadable `kind`, `apiVersion` or `metadata`: {error}"
+            ))
+        }
+    };
+    let head = Head {
+        api_version: peek.api_version,
+        kind: peek.kind,
+        metadata: peek.metadata,
+    };
+    let is_list = !item && head.kind().ends_with("List");
+    match peek.items.filter(|_| is_list) {
+        Some(items) => match serde_json::from_str::<Vec<&'a RawValue>>(items.get()) {
+            Ok(items) => Some((head, Some(items))),
+            Err(error) => problem(format!("is a List whose `items` is not an array: {error}")),
+        },
+        None if head.kind().is_empty() => problem("is an object without `kind`".to_owned()),
+        None => Some((head, None)),
+    }
 }
 
 /// One document: an object, or the items of a `List` or `*List`, each its own object.
-/// `lines` counts in the text a borrowed `json` is a slice of, to give an item its own line.
+/// `lines` counts in the text a borrowed document is a slice of, to give an item its own line.
 fn expand<'t>(
-    json: Cow<'t, str>,
+    json: Cow<'t, RawValue>,
     origin: Origin,
+    item: bool,
     lines: &mut Lines<'t>,
     out: &mut Vec<Object<'t>>,
     problems: &mut Vec<Problem>,
 ) {
-    if !json.trim_start().starts_with('{') {
-        problems.push(Problem {
-            origin,
-            reason: "is not an object".to_owned(),
-        });
-        return;
-    }
-    // The items, as spans of `json`, when the document is a List.
-    let items: Option<Result<Vec<(usize, usize)>, serde_json::Error>> =
-        match serde_json::from_str::<ListHead<'_>>(&json) {
-            Ok(head) => head
-                .kind
-                .as_deref()
-                .is_some_and(|kind| kind.ends_with("List"))
-                .then_some(head.items)
-                .flatten()
-                .map(|items| {
-                    serde_json::from_str::<Vec<&RawValue>>(items.get()).map(|items| {
-                        items
-                            .iter()
-                            .map(|item| (offset_in(&json, item.get()), item.get().len()))
-                            .collect()
-                    })
-                }),
-            Err(error) => {
-                problems.push(Problem {
-                    origin,
-                    reason: format!("cannot be read: {error}"),
-                });
-                return;
+    match json {
+        Cow::Borrowed(raw) => match peek(raw, &origin, item, problems) {
+            None => {}
+            Some((head, None)) => out.push(Object { origin, json, head }),
+            Some((_, Some(items))) => {
+                for member in items {
+                    let origin = Origin {
+                        line: lines.at(offset_in(lines.text, member.get())),
+                        ..origin.clone()
+                    };
+                    expand(Cow::Borrowed(member), origin, true, lines, out, problems);
+                }
             }
-        };
-    match items {
-        None => object(json, origin, out, problems),
-        Some(Err(error)) => problems.push(Problem {
-            origin,
-            reason: format!("is a List whose `items` is not an array: {error}"),
-        }),
-        Some(Ok(spans)) => {
-            for (start, len) in spans {
-                let item = match &json {
-                    Cow::Borrowed(json) => {
-                        let json: &'t str = json;
-                        let item: &'t str = json.get(start..start + len).unwrap_or_default();
-                        let origin = Origin {
-                            line: lines.at(offset_in(lines.text, item)),
-                            ..origin.clone()
-                        };
-                        (Cow::Borrowed(item), origin)
-                    }
-                    Cow::Owned(json) => (
-                        Cow::Owned(json.get(start..start + len).unwrap_or_default().to_owned()),
-                        origin.clone(),
-                    ),
-                };
-                expand_item(item.0, item.1, out, problems);
+        },
+        Cow::Owned(raw) => {
+            let members: Vec<Box<RawValue>> = match peek(&raw, &origin, item, problems) {
+                None => return,
+                Some((head, None)) => {
+                    out.push(Object {
+                        origin,
+                        json: Cow::Owned(raw),
+                        head,
+                    });
+                    return;
+                }
+                Some((_, Some(items))) => items.into_iter().map(ToOwned::to_owned).collect(),
+            };
+            for member in members {
+                expand(
+                    Cow::Owned(member),
+                    origin.clone(),
+                    true,
+                    lines,
+                    out,
+                    problems,
+                );
             }
         }
-    }
-}
-
-/// A List's item: an object of its own (a List in a List is not expanded again).
-fn expand_item<'t>(
-    json: Cow<'t, str>,
-    origin: Origin,
-    out: &mut Vec<Object<'t>>,
-    problems: &mut Vec<Problem>,
-) {
-    if json.trim_start().starts_with('{') {
-        object(json, origin, out, problems);
-    } else {
-        problems.push(Problem {
-            origin,
-            reason: "is a List item that is not an object".to_owned(),
-        });
-    }
-}
-
-fn object<'t>(
-    json: Cow<'t, str>,
-    origin: Origin,
-    out: &mut Vec<Object<'t>>,
-    problems: &mut Vec<Problem>,
-) {
-    match serde_json::from_str::<Head>(&json) {
-        Ok(head) if head.kind().is_empty() => problems.push(Problem {
-            origin,
-            reason: "is an object without `kind`".to_owned(),
-        }),
-        Ok(head) => out.push(Object { origin, json, head }),
-        Err(error) => problems.push(Problem {
-            origin,
-            reason: format!("has an unreadable `kind`, `apiVersion` or `metadata`: {error}"),
-        }),
     }
 }
 
@@ -552,7 +555,7 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert!(matches!(out[0].json, Cow::Borrowed(_)));
         assert_eq!(
-            out[1].json,
+            out[1].json.get(),
             "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"}}"
         );
         assert_eq!(out[1].origin.line, 3);

@@ -129,20 +129,23 @@ impl Manifest {
             _ => None,
         };
         let mut caveats = Vec::new();
-        let selector = policy.spec.namespace_selector;
-        if let Some(selector) = &selector {
-            let other = selector
-                .match_labels
-                .keys()
-                .chain(selector.match_expressions.iter().map(|r| &r.key))
-                .any(|key| key != NAME_LABEL);
-            if other {
+        // Evaluated only when it reads the one label every namespace has.
+        let selector = match policy.spec.namespace_selector {
+            Some(selector)
+                if selector
+                    .match_labels
+                    .keys()
+                    .chain(selector.match_expressions.iter().map(|r| &r.key))
+                    .any(|key| key != NAME_LABEL) =>
+            {
                 caveats.push(format!(
                     "the namespaceSelector of {} selects on labels other than {NAME_LABEL}, which a dump of workloads does not hold: every namespace is judged",
                     policy.metadata.name
                 ));
+                None
             }
-        }
+            selector => selector,
+        };
         let rules = policy
             .spec
             .rules
@@ -174,17 +177,9 @@ impl Manifest {
 }
 
 impl Selector {
-    /// Evaluated on the one label every namespace has; true when it selects on others.
+    /// Evaluated on the one label every namespace has, the only one it reads.
     fn selects(&self, namespace: &str) -> bool {
         let label = |key: &str| (key == NAME_LABEL).then_some(namespace);
-        if self
-            .match_labels
-            .keys()
-            .chain(self.match_expressions.iter().map(|r| &r.key))
-            .any(|key| key != NAME_LABEL)
-        {
-            return true;
-        }
         let labels_match = self
             .match_labels
             .iter()

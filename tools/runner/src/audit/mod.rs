@@ -68,13 +68,14 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
     for caveat in manifest.iter().flat_map(|m| &m.caveats) {
         eprintln!("warning: {caveat}");
     }
-    let settings_json = serde_json::to_string(&settings)?;
+    // Serialised once: every request carries the same bytes.
+    let settings = serde_json::value::to_raw_value(&settings)?;
 
     let runtime = Runtime::new(cache)?;
     let policy = runtime.load(path)?;
     policy
         .evaluator(Regime::FreshInstance, GuestLogs::Discard)?
-        .validate_settings(settings_json.as_bytes())?
+        .validate_settings(settings.get().as_bytes())?
         .into_result()?;
 
     let mut files = Vec::new();
@@ -121,7 +122,7 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
         }
         audit
             .findings
-            .extend(judge_all(&policy, &settings_json, judged, &progress));
+            .extend(judge_all(&policy, &settings, judged, &progress)?);
     }
     progress.finish_and_clear();
 
@@ -162,7 +163,7 @@ pub struct Audit {
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     #[serde(flatten)]
-    pub origin: OriginRecord,
+    pub origin: Origin,
     pub api_version: String,
     pub kind: String,
     pub namespace: String,
@@ -175,23 +176,6 @@ pub struct Finding {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub audit_annotations: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OriginRecord {
-    pub source: String,
-    pub document: usize,
-    pub line: usize,
-}
-
-impl From<&Origin> for OriginRecord {
-    fn from(origin: &Origin) -> Self {
-        Self {
-            source: origin.source.clone(),
-            document: origin.document,
-            line: origin.line,
-        }
-    }
 }
 
 /// How the policy's answer reads, sorted by what enforcing it would do.
@@ -230,10 +214,10 @@ impl Verdict {
 /// order.
 fn judge_all(
     policy: &Policy,
-    settings: &str,
+    settings: &RawValue,
     objects: Vec<Object<'_>>,
     progress: &indicatif::ProgressBar,
-) -> Vec<Finding> {
+) -> Result<Vec<Finding>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(objects.len().max(1));
@@ -253,19 +237,28 @@ fn judge_all(
                 })
             })
             .collect();
+        // A worker that died would take its findings with it: the audit fails rather
+        // than report fewer objects than it read.
         handles
             .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
-    });
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| anyhow!("an audit worker stopped before judging its objects"))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
     findings.sort_by_key(|(at, _)| *at);
-    findings.into_iter().map(|(_, finding)| finding).collect()
+    Ok(findings.into_iter().map(|(_, finding)| finding).collect())
 }
 
-fn judge(policy: &Policy, settings: &str, object: &Object<'_>) -> Finding {
+fn judge(policy: &Policy, settings: &RawValue, object: &Object<'_>) -> Finding {
     let head = &object.head;
     let mut finding = Finding {
-        origin: OriginRecord::from(&object.origin),
+        origin: object.origin.clone(),
         api_version: head.api_version.clone().unwrap_or_default(),
         kind: head.kind().to_owned(),
         namespace: head.namespace().to_owned(),
@@ -287,7 +280,11 @@ fn judge(policy: &Policy, settings: &str, object: &Object<'_>) -> Finding {
     finding
 }
 
-fn evaluate(policy: &Policy, settings: &str, object: &Object<'_>) -> Result<ValidationResponse> {
+fn evaluate(
+    policy: &Policy,
+    settings: &RawValue,
+    object: &Object<'_>,
+) -> Result<ValidationResponse> {
     let payload = validate_payload(object, settings)?;
     policy
         .evaluator(Regime::FreshInstance, GuestLogs::Discard)?
@@ -334,7 +331,7 @@ struct Payload<'a> {
 }
 
 /// The bytes policy-server would hand to `validate` for the scanner's request.
-fn validate_payload(object: &Object<'_>, settings: &str) -> Result<Vec<u8>> {
+fn validate_payload(object: &Object<'_>, settings: &RawValue) -> Result<Vec<u8>> {
     let head = &object.head;
     let (group, version) = head.group_version();
     let kind = head.kind();
@@ -343,8 +340,6 @@ fn validate_payload(object: &Object<'_>, settings: &str) -> Result<Vec<u8>> {
         version,
         kind,
     };
-    let raw: &RawValue = serde_json::from_str(&object.json).context("the object is not JSON")?;
-    let settings: &RawValue = serde_json::from_str(settings).context("the settings")?;
     serde_json::to_vec(&Payload {
         request: ScannerRequest {
             uid: head.uid(),
@@ -361,7 +356,7 @@ fn validate_payload(object: &Object<'_>, settings: &str) -> Result<Vec<u8>> {
             namespace: head.namespace(),
             operation: "CREATE",
             user_info: BTreeMap::new(),
-            object: raw,
+            object: &object.json,
         },
         settings,
     })
@@ -373,6 +368,10 @@ mod tests {
     use super::*;
     use std::borrow::Cow;
 
+    fn raw(json: &str) -> &RawValue {
+        serde_json::from_str(json).unwrap()
+    }
+
     #[test]
     fn the_request_is_the_audit_scanners() {
         let object = Object {
@@ -381,16 +380,16 @@ mod tests {
                 document: 1,
                 line: 1,
             },
-            json: Cow::Borrowed(
+            json: Cow::Borrowed(raw(
                 r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default","uid":"u-1"}}"#,
-            ),
+            )),
             head: serde_json::from_str(
                 r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default","uid":"u-1"}}"#,
             )
             .unwrap(),
         };
         let payload: Value =
-            serde_json::from_slice(&validate_payload(&object, r#"{"a":1}"#).unwrap()).unwrap();
+            serde_json::from_slice(&validate_payload(&object, raw(r#"{"a":1}"#)).unwrap()).unwrap();
         assert_eq!(
             payload,
             serde_json::json!({
@@ -403,7 +402,7 @@ mod tests {
                     "namespace": "default",
                     "operation": "CREATE",
                     "userInfo": {},
-                    "object": serde_json::from_str::<Value>(&object.json).unwrap(),
+                    "object": serde_json::from_str::<Value>(object.json.get()).unwrap(),
                 },
                 "settings": {"a": 1},
             })
@@ -419,11 +418,11 @@ mod tests {
                 document: 1,
                 line: 1,
             },
-            json: Cow::Borrowed(json),
+            json: Cow::Borrowed(raw(json)),
             head: serde_json::from_str(json).unwrap(),
         };
         let payload: Value =
-            serde_json::from_slice(&validate_payload(&object, "{}").unwrap()).unwrap();
+            serde_json::from_slice(&validate_payload(&object, raw("{}")).unwrap()).unwrap();
         assert!(payload["request"].get("namespace").is_none());
         assert_eq!(payload["request"]["kind"]["group"], "");
     }

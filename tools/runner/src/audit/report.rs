@@ -10,7 +10,8 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Audit, Finding, OriginRecord, Verdict};
+use super::input::Origin;
+use super::{Audit, Finding, Verdict};
 
 impl Verdict {
     fn label(self) -> &'static str {
@@ -149,7 +150,7 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonProblem<'a> {
     #[serde(flatten)]
-    origin: OriginRecord,
+    origin: &'a Origin,
     reason: &'a str,
 }
 
@@ -162,7 +163,7 @@ pub fn json(audit: &Audit, out: &mut impl Write) -> Result<()> {
             .problems
             .iter()
             .map(|p| JsonProblem {
-                origin: OriginRecord::from(&p.origin),
+                origin: &p.origin,
                 reason: &p.reason,
             })
             .collect(),
