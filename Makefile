@@ -206,7 +206,7 @@ endif
 
 .PHONY: bench
 bench: policy.wasm $(FLOOR) runner ## Policy vs floor latency on the benchmark fixtures
-	$(RUNNER) bench-suite --baseline $(FLOOR) policy.wasm
+	$(RUNNER) bench-suite --baseline $(FLOOR) --audit-metadata metadata.yml policy.wasm
 
 .PHONY: fuzz-seeds
 fuzz-seeds: ## Seed the fuzz corpora (fuzz/corpus/, not committed) from test_data/

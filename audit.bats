@@ -117,15 +117,106 @@ record() { jq -c --arg name "$1" '.results[] | select(.name == $name)' <<<"$outp
 	[[ $stderr == *"has no embedded metadata"*"--metadata-path"* ]]
 }
 
-@test "audit: the README's example run prints what the README shows" {
-	expected=$(awk '/^\$ target\/release\/runner audit/ { shown = 1; next }
+# The output the README shows for its Nth `runner audit` run: the lines after the command
+# and its continuation lines, up to the end of the block.
+readme_run() {
+	awk -v want="$1" '/^\$ target\/release\/runner audit/ { n++; if (n == want) { shown = 1; more = /\\$/ }; next }
+		shown && more { more = /\\$/; next }
 		shown && /^```/ { exit }
-		shown && !/^    (--settings-json|policy\.wasm) / { print }' README.md)
+		shown { print }' README.md
+}
+
+@test "audit: the README's example runs print what the README shows" {
+	expected=$(readme_run 1)
 	[ -n "$expected" ]
-	audit --settings-json '{"exempt_images": ["registry.k8s.io/kube-proxy:*"]}' \
-		"$POLICY" test_data/audit/manifests test_data/audit/pods.json
+	audit --settings-json '{"exempt_images": ["registry.k8s.io/kube-proxy"]}' \
+		"$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 1 ]
 	diff <(echo "$expected") <(echo "$output")
+
+	expected=$(readme_run 2)
+	[ -n "$expected" ]
+	audit --settings-json '{"exempt_images": ["registry.k8s.io/kube-proxy"]}' \
+		--suggest-settings "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 0 ]
+	diff <(echo "$expected") <(echo "$output")
+}
+
+@test "audit: a cluster dump reads as workloads, and what differs from its owner is listed on its own" {
+	audit -o json "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 1 ]
+	# Pods and the current ReplicaSet under the Deployment; the old ReplicaSet, whose
+	# template the Deployment has moved on from, with its own pod.
+	[ "$(record web-5d9c7b6f4-abcde | jq -r .groupedUnder)" = "Deployment shop/web" ]
+	[ "$(record web-5d9c7b6f4 | jq -r .groupedUnder)" = "Deployment shop/web" ]
+	[ "$(record web | jq -c .members)" = '{"Pod":2,"ReplicaSet":1}' ]
+	[ "$(record web-7c6d8f9b5 | jq -r .groupedUnder)" = null ]
+	[ "$(record web-7c6d8f9b5-klmno | jq -r .groupedUnder)" = "ReplicaSet shop/web-7c6d8f9b5" ]
+	# Filled in by the API server and the kubelet, nodeName and the token volume set no pod
+	# apart; a debug container does.
+	[ "$(record cilium-4x7km | jq -r .groupedUnder)" = "DaemonSet kube-system/cilium" ]
+	[ "$(record cilium-h8t5w | jq -r .groupedUnder)" = null ]
+	[ "$(record cilium-h8t5w | jq -r '.notExempt[-1].image')" = docker.io/library/busybox:1.36 ]
+	# CronJob, Job, Pod: not on the host network, grouped all the same.
+	[ "$(record backup-29401234-x8k2m | jq -r .groupedUnder)" = "CronJob shop/backup" ]
+	[ "$(jq -r .summary <<<"$output")" = "20 judged: 17 rejected, 3 not host network. 13 listed under their controller, whose template they agree with. 1 of kinds the policy does not judge (Service 1)." ]
+
+	# The table lists the owners, with their pods counted, and what stands apart.
+	audit "$POLICY" test_data/audit/cluster.json
+	[[ $output == *"DaemonSet   kube-system/cilium (2 pods)        rejected  quay.io/cilium/cilium:v1.15.1@sha256:"* ]]
+	[[ $output == *"Pod         kube-system/cilium-h8t5w           rejected  quay.io/cilium/cilium:v1.15.1@sha256:"*", docker.io/library/busybox:1.36"* ]]
+	[[ $output != *"cilium-4x7km"* ]]
+}
+
+@test "audit: the suggested settings admit everything on a second run" {
+	settings=$BATS_TEST_TMPDIR/settings.yaml
+	audit --suggest-settings "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 0 ]
+	echo "$output" >"$settings"
+	# The narrowest entries: the digest of a pinned image, else its tag.
+	[[ $output == *"  - quay.io/cilium/cilium@sha256:351d6685dc6f6ffbcd5451043167cfa8842c6decf80d8c8e426a417c73fb56d4"* ]]
+	[[ $output == *"  - docker.io/library/nginx:1.27"* ]]
+	# The examples' node agents, told apart from the findings.
+	[[ $output == *"--- Suggested: node agents, as the examples exempt them ---"*"# DaemonSet kube-system/kube-proxy; as in examples/per-namespace-images-cluster-admission-policies.yaml"$'\n'"  - registry.k8s.io/kube-proxy:v1.31.2"*"--- Suggested: found on the host network ---"*"# Deployment shop/web"$'\n'"  - docker.io/library/nginx:1.27"* ]]
+	# Each workload is named once, by its owner, not by every pod.
+	[[ $output != *"cilium-4x7km"* ]]
+	[[ $stderr == *"20 judged: 17 rejected"* ]]
+
+	audit --settings-path "$settings" "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 0 ]
+	[[ $output == *"20 judged: 17 exempt, 3 not host network."* ]]
+}
+
+@test "audit: --suggest-by repository and --suggest-namespaces widen the entries" {
+	audit --suggest-settings --suggest-by repository "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 0 ]
+	[[ $output == *"  - quay.io/cilium/cilium"$'\n'* ]]
+	[[ $output == *"  - docker.io/library/nginx"$'\n'* ]]
+	[[ $output != *"nginx:1.2"* ]]
+
+	audit --suggest-settings --suggest-namespaces "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 0 ]
+	[[ $output == *"exempt_namespaces:"*"  - kube-system"*"  - monitoring"*"  - shop"* ]]
+	[[ $output != *"exempt_images"* ]]
+
+	# Only with --suggest-settings.
+	audit --suggest-namespaces "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--suggest-settings"* ]]
+}
+
+@test "audit: what no entry can admit is said with the policy's message, and the run exits 1" {
+	pod='{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "odd", "namespace": "default"},
+		"spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "Nginx"}, {"name": "b"},
+		{"name": "c", "image": "nginx:1.27"}]}}'
+	# Under short_names: not-exempt, no entry exempts an image written without its registry.
+	run --separate-stderr bash -c "'$RUNNER' audit --metadata-path metadata.yml --suggest-settings \
+		--settings-json '{\"short_names\": \"not-exempt\"}' '$POLICY' - <<<'$pod'"
+	[ "$status" -eq 1 ]
+	[[ $output == *"# No image entry can admit:"*'Pod default/odd: container "a" image "Nginx"'*'Pod default/odd: container "b" names no image'*'Pod default/odd: image "nginx:1.27" is not exempt even by "docker.io/library/nginx:1.27" (short_names: not-exempt; write the image with its registry)'* ]]
+	[[ $output == *"# Still rejected with these settings:"*"Pod default/odd is not allowed to use the host network"* ]]
+	[[ $output != *"exempt_images:"* ]]
+	[[ $output == *"short_names: not-exempt"* ]]
 }
 
 @test "audit: a policy manifest gives the settings, the rules and the namespaces it sees" {

@@ -10,6 +10,9 @@ mod decision;
 mod entries;
 mod glob;
 mod image;
+// Only native tools read it; the policy module does not carry it.
+#[cfg(not(target_family = "wasm"))]
+mod inventory;
 mod limits;
 mod messages;
 mod namespace;
@@ -22,6 +25,9 @@ mod workload;
 // the fuzz targets, and what they check the policy against. Everything else is private, so
 // the compiler finds what nothing uses.
 pub use image::{ImagePattern, ImageRef};
+// What `runner audit` reads of each object, by the decision's own walk and grammar.
+#[cfg(not(target_family = "wasm"))]
+pub use inventory::{exemption_entry, pod_specs, EntryScope, NamedImage, PodSpecImages};
 pub use limits::{
     LISTED_DENIED_IMAGES, LISTED_WARNING_ENTRIES, MAX_DISTINCT_IMAGES, MAX_ENTRIES,
     MAX_REFERENCE_LEN,

@@ -147,6 +147,20 @@ pub struct AuditArgs {
     #[arg(long)]
     pub exit_zero: bool,
 
+    /// Print, instead of the table, the settings that would admit every workload found
+    /// rejected: the settings given, with an entry added for each image that is not exempt.
+    #[arg(long, conflicts_with = "output")]
+    pub suggest_settings: bool,
+
+    /// How much of an image a suggested entry names.
+    #[arg(long, value_enum, default_value_t = SuggestBy::Pinned, requires = "suggest_settings")]
+    pub suggest_by: SuggestBy,
+
+    /// Suggest the namespace of a rejected workload instead of its images. A namespace
+    /// exempts everything anyone deploys there.
+    #[arg(long, requires = "suggest_settings")]
+    pub suggest_namespaces: bool,
+
     /// The policy module: a path, or a `file://` URI as kwctl takes.
     #[arg(value_name = "POLICY.wasm")]
     pub policy: String,
@@ -161,6 +175,14 @@ pub struct AuditArgs {
 pub enum AuditOutput {
     Table,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SuggestBy {
+    /// The image's digest when it is pinned by one, else its tag.
+    Pinned,
+    /// The image's repository, any tag or digest.
+    Repository,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +223,11 @@ pub struct SuiteArgs {
 
     #[command(flatten)]
     pub measurement: MeasurementArgs,
+
+    /// Also time `runner audit` on a generated cluster dump, with the rules of this
+    /// metadata.yml.
+    #[arg(long, value_name = "FILE")]
+    pub audit_metadata: Option<PathBuf>,
 
     /// The policy module. Required unless only writing fixtures.
     #[arg(value_name = "POLICY.wasm")]

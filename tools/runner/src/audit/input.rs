@@ -66,6 +66,10 @@ pub struct Metadata {
     pub namespace: Option<String>,
     #[serde(default)]
     pub uid: Option<String>,
+    /// Read leniently: the audit groups by it, the policy does not read it, and a manifest
+    /// whose owners are malformed must still be judged.
+    #[serde(default, rename = "ownerReferences")]
+    pub owner_references: Option<serde_json::Value>,
 }
 
 impl Head {
@@ -92,6 +96,24 @@ impl Head {
             .as_ref()
             .and_then(|m| m.uid.as_deref())
             .unwrap_or_default()
+    }
+
+    /// The uid of the object's controller (the owner reference marked `controller: true`),
+    /// which created it from its own template.
+    pub fn controller_uid(&self) -> Option<&str> {
+        let owners = self
+            .metadata
+            .as_ref()?
+            .owner_references
+            .as_ref()?
+            .as_array()?;
+        owners
+            .iter()
+            .find(|owner| {
+                owner.get("controller").and_then(serde_json::Value::as_bool) == Some(true)
+            })
+            .and_then(|owner| owner.get("uid")?.as_str())
+            .filter(|uid| !uid.is_empty())
     }
 
     /// The API group and version of `apiVersion`: `apps/v1` is `("apps", "v1")`, `v1` is the

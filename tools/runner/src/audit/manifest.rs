@@ -77,27 +77,41 @@ pub struct Manifest {
     pub caveats: Vec<String>,
 }
 
+/// The ClusterAdmissionPolicy and AdmissionPolicy documents of a YAML stream.
+fn policy_documents(text: &str) -> Result<Vec<PolicyDocument>> {
+    let mut policies = Vec::new();
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(document)
+            .with_context(|| format!("document {} is not YAML", index + 1))?;
+        if value.is_null() {
+            continue;
+        }
+        let policy: PolicyDocument = serde_json::from_value(value)
+            .with_context(|| format!("document {} is not a policy", index + 1))?;
+        if matches!(
+            policy.kind.as_str(),
+            "ClusterAdmissionPolicy" | "AdmissionPolicy"
+        ) {
+            policies.push(policy);
+        }
+    }
+    Ok(policies)
+}
+
+/// The settings of every policy in a YAML stream.
+pub fn settings_of_policies(text: &str) -> Result<Vec<Value>> {
+    Ok(policy_documents(text)?
+        .into_iter()
+        .filter_map(|policy| policy.spec.settings)
+        .collect())
+}
+
 impl Manifest {
     pub fn read(path: &Path) -> Result<Self> {
         let text = fs::read_to_string(path)
             .with_context(|| format!("cannot read policy manifest {}", path.display()))?;
-        let mut policies = Vec::new();
-        for document in serde_yaml_ng::Deserializer::from_str(&text) {
-            let value = Value::deserialize(document)
-                .with_context(|| format!("cannot parse {} as YAML", path.display()))?;
-            if value.is_null() {
-                continue;
-            }
-            let policy: PolicyDocument = serde_json::from_value(value).with_context(|| {
-                format!("{} holds a document that is not a policy", path.display())
-            })?;
-            if matches!(
-                policy.kind.as_str(),
-                "ClusterAdmissionPolicy" | "AdmissionPolicy"
-            ) {
-                policies.push(policy);
-            }
-        }
+        let mut policies = policy_documents(&text)
+            .with_context(|| format!("policy manifest {}", path.display()))?;
         let policy = match policies.len() {
             1 => policies.remove(0),
             0 => bail!(

@@ -10,14 +10,17 @@
 
 mod input;
 mod manifest;
+mod owners;
 mod report;
 mod rules;
+mod suggest;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{anyhow, Context, Result};
+use host_network_policy::pod_specs;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -68,8 +71,9 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
     for caveat in manifest.iter().flat_map(|m| &m.caveats) {
         eprintln!("warning: {caveat}");
     }
+    let given = settings;
     // Serialised once: every request carries the same bytes.
-    let settings = serde_json::value::to_raw_value(&settings)?;
+    let settings = serde_json::value::to_raw_value(&given)?;
 
     let runtime = Runtime::new(cache)?;
     let policy = runtime.load(path)?;
@@ -120,21 +124,40 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
                 .entry(object.head.kind().to_owned())
                 .or_default() += 1;
         }
+        let keep = Keep {
+            object: args.suggest_settings,
+        };
         audit
             .findings
-            .extend(judge_all(&policy, &settings, judged, &progress)?);
+            .extend(judge_all(&policy, &settings, judged, keep, &progress)?);
     }
+    suggest::find_not_exempt(&policy, &settings, &mut audit.findings, &progress)?;
+    owners::group(&mut audit.findings);
     progress.finish_and_clear();
 
-    let rejected = audit
-        .findings
-        .iter()
-        .any(|f| f.verdict == Verdict::Rejected);
     let failed = audit.findings.iter().any(|f| f.verdict == Verdict::Error);
-    match args.output {
-        crate::cli::AuditOutput::Table => report::table(&audit, &mut std::io::stdout().lock())?,
-        crate::cli::AuditOutput::Json => report::json(&audit, &mut std::io::stdout().lock())?,
-    }
+    let rejected = if args.suggest_settings {
+        let options = suggest::Options {
+            scope: match args.suggest_by {
+                crate::cli::SuggestBy::Pinned => host_network_policy::EntryScope::Pinned,
+                crate::cli::SuggestBy::Repository => host_network_policy::EntryScope::Repository,
+            },
+            namespaces: args.suggest_namespaces,
+        };
+        let suggestion = suggest::suggest(&policy, &given, &audit.findings, options)?;
+        suggestion.render(&mut std::io::stdout().lock())?;
+        eprintln!("{}", report::summary(&audit));
+        !suggestion.still_rejected.is_empty()
+    } else {
+        match args.output {
+            crate::cli::AuditOutput::Table => report::table(&audit, &mut std::io::stdout().lock())?,
+            crate::cli::AuditOutput::Json => report::json(&audit, &mut std::io::stdout().lock())?,
+        }
+        audit
+            .findings
+            .iter()
+            .any(|f| f.verdict == Verdict::Rejected)
+    };
     for problem in &audit.problems {
         eprintln!("error: {problem}");
     }
@@ -145,6 +168,13 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What a finding keeps of its object beyond the policy's answer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Keep {
+    /// The object itself, when it is rejected: to judge it again under suggested settings.
+    object: bool,
 }
 
 /// Everything an audit found.
@@ -176,6 +206,85 @@ pub struct Finding {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub audit_annotations: BTreeMap<String, String>,
+    /// A rejected object's images that the settings do not exempt, in its host-network pod
+    /// specs, as the pod spec writes them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_exempt: Vec<HeldImage>,
+    /// Every image of a rejected object's host-network pod specs.
+    #[serde(skip)]
+    images: Vec<HeldImage>,
+    /// A rejected object, kept when it is to be judged again.
+    #[serde(skip)]
+    object: Option<Box<RawValue>>,
+    /// The owner it is reported under, as [`Finding::workload`] names it: its controller,
+    /// or the controller's own, whose template it agrees with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouped_under: Option<String>,
+    /// How many objects of each kind are reported under it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, usize>,
+    #[serde(skip)]
+    identity: Identity,
+}
+
+/// What ties an object to its owner, and what it must agree with its owner on to be
+/// reported under it.
+#[derive(Debug, Default, Clone)]
+struct Identity {
+    uid: String,
+    controller: Option<String>,
+    /// Whether a pod spec of it uses the host network.
+    host_network: bool,
+    /// Every image its pod specs name, each once.
+    images: std::collections::BTreeSet<String>,
+}
+
+impl Finding {
+    /// A finding of the object `head` describes, before the policy has answered.
+    fn unjudged(origin: Origin, head: &input::Head, identity: Identity) -> Self {
+        Finding {
+            origin,
+            api_version: head.api_version.clone().unwrap_or_default(),
+            kind: head.kind().to_owned(),
+            namespace: head.namespace().to_owned(),
+            name: head.name().to_owned(),
+            verdict: Verdict::Error,
+            message: None,
+            warnings: Vec::new(),
+            audit_annotations: BTreeMap::new(),
+            not_exempt: Vec::new(),
+            images: Vec::new(),
+            object: None,
+            grouped_under: None,
+            members: BTreeMap::new(),
+            identity,
+        }
+    }
+
+    /// How a person names the object: `Deployment default/web`.
+    pub fn workload(&self) -> String {
+        let name = if self.name.is_empty() {
+            "(unnamed)"
+        } else {
+            &self.name
+        };
+        if self.namespace.is_empty() {
+            format!("{} {name}", self.kind)
+        } else {
+            format!("{} {}/{name}", self.kind, self.namespace)
+        }
+    }
+}
+
+/// An image with the container or volume that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldImage {
+    /// `container`, `initContainer`, `ephemeralContainer` or `volume`.
+    pub holder: &'static str,
+    pub name: String,
+    /// `None` when the holder names no image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// How the policy's answer reads, sorted by what enforcing it would do.
@@ -216,21 +325,33 @@ fn judge_all(
     policy: &Policy,
     settings: &RawValue,
     objects: Vec<Object<'_>>,
+    keep: Keep,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Finding>> {
+    on_every_core(&objects, progress, |object| {
+        judge(policy, settings, object, keep)
+    })
+}
+
+/// `each` of every item, on every core; the results keep the items' order.
+fn on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    progress: &indicatif::ProgressBar,
+    each: impl Fn(&T) -> R + Sync,
+) -> Result<Vec<R>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(objects.len().max(1));
+        .min(items.len().max(1));
     let next = AtomicUsize::new(0);
-    let mut findings: Vec<(usize, Finding)> = std::thread::scope(|scope| {
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
                         let at = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(object) = objects.get(at) else { break };
-                        mine.push((at, judge(policy, settings, object)));
+                        let Some(item) = items.get(at) else { break };
+                        mine.push((at, each(item)));
                         progress.inc(1);
                     }
                     mine
@@ -251,23 +372,21 @@ fn judge_all(
     .into_iter()
     .flatten()
     .collect();
-    findings.sort_by_key(|(at, _)| *at);
-    Ok(findings.into_iter().map(|(_, finding)| finding).collect())
+    results.sort_by_key(|(at, _)| *at);
+    Ok(results.into_iter().map(|(_, result)| result).collect())
 }
 
-fn judge(policy: &Policy, settings: &RawValue, object: &Object<'_>) -> Finding {
+fn judge(policy: &Policy, settings: &RawValue, object: &Object<'_>, keep: Keep) -> Finding {
     let head = &object.head;
-    let mut finding = Finding {
-        origin: object.origin.clone(),
-        api_version: head.api_version.clone().unwrap_or_default(),
-        kind: head.kind().to_owned(),
-        namespace: head.namespace().to_owned(),
-        name: head.name().to_owned(),
-        verdict: Verdict::Error,
-        message: None,
-        warnings: Vec::new(),
-        audit_annotations: BTreeMap::new(),
-    };
+    let mut finding = Finding::unjudged(
+        object.origin.clone(),
+        head,
+        Identity {
+            uid: head.uid().to_owned(),
+            controller: head.controller_uid().map(str::to_owned),
+            ..Identity::default()
+        },
+    );
     match evaluate(policy, settings, object) {
         Ok(response) => {
             finding.verdict = Verdict::of(&response);
@@ -276,6 +395,28 @@ fn judge(policy: &Policy, settings: &RawValue, object: &Object<'_>) -> Finding {
             finding.audit_annotations = response.audit_annotations.unwrap_or_default();
         }
         Err(error) => finding.message = Some(format!("{error:#}")),
+    }
+    // The pod specs, by the policy's own walk; none when the policy cannot read the
+    // object, whose rejection says why.
+    let (group, _) = head.group_version();
+    let specs = pod_specs(group, head.kind(), object.json.get().as_bytes()).unwrap_or_default();
+    for spec in specs {
+        finding.identity.host_network |= spec.host_network;
+        for image in spec.images {
+            if let Some(written) = &image.image {
+                finding.identity.images.insert(written.clone());
+            }
+            if spec.host_network && finding.verdict == Verdict::Rejected {
+                finding.images.push(HeldImage {
+                    holder: image.holder_kind,
+                    name: image.holder,
+                    image: image.image,
+                });
+            }
+        }
+    }
+    if finding.verdict == Verdict::Rejected && keep.object {
+        finding.object = Some(object.json.clone().into_owned());
     }
     finding
 }

@@ -1,8 +1,9 @@
 //! What `runner audit` prints: a table for a person, or one JSON document for a program.
 //!
-//! The table lists the objects that use the host network, the rejected first, each rejection
-//! followed by the policy's own message; objects the policy lets through without a word are
-//! only counted. The JSON has every judged object.
+//! The table lists the workloads that use the host network, the rejected first, each
+//! rejection followed by the policy's own message; objects the policy lets through without a
+//! word, and those reported under their owner, are only counted. The JSON has every judged
+//! object.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -31,10 +32,15 @@ fn object_name(finding: &Finding) -> String {
     } else {
         &finding.name
     };
-    if finding.namespace.is_empty() {
+    let name = if finding.namespace.is_empty() {
         name.to_owned()
     } else {
         format!("{}/{name}", finding.namespace)
+    };
+    match finding.members.get("Pod") {
+        Some(1) => format!("{name} (1 pod)"),
+        Some(pods) => format!("{name} ({pods} pods)"),
+        None => name,
     }
 }
 
@@ -53,32 +59,69 @@ fn verdict_text(finding: &Finding) -> String {
     }
 }
 
+/// The images that keep a rejected object out, each once, as written; a holder that names
+/// no image is named itself.
+fn not_exempt(finding: &Finding) -> String {
+    let mut shown: Vec<String> = Vec::new();
+    for held in &finding.not_exempt {
+        let text = match &held.image {
+            Some(image) => image.clone(),
+            None => format!("({} {:?}: no image)", held.holder, held.name),
+        };
+        if !shown.contains(&text) {
+            shown.push(text);
+        }
+    }
+    shown.join(", ")
+}
+
 pub fn table(audit: &Audit, out: &mut impl Write) -> Result<()> {
     let mut shown: Vec<&Finding> = audit
         .findings
         .iter()
-        .filter(|f| f.verdict != Verdict::Allowed)
+        .filter(|f| f.verdict != Verdict::Allowed && f.grouped_under.is_none())
         .collect();
     shown.sort_by_key(|f| f.verdict);
     if !shown.is_empty() {
-        let rows: Vec<[String; 3]> = shown
+        let rows: Vec<[String; 4]> = shown
             .iter()
-            .map(|f| [f.kind.clone(), object_name(f), verdict_text(f)])
+            .map(|f| {
+                [
+                    f.kind.clone(),
+                    object_name(f),
+                    verdict_text(f),
+                    not_exempt(f),
+                ]
+            })
             .collect();
-        let header = ["KIND", "NAMESPACE/NAME", "VERDICT"].map(str::to_owned);
-        let width = |column: usize| {
+        let imaged = rows.iter().any(|[.., images]| !images.is_empty());
+        let header = [
+            "KIND",
+            "NAMESPACE/NAME",
+            "VERDICT",
+            if imaged { "NOT EXEMPT" } else { "" },
+        ]
+        .map(str::to_owned);
+        // A verdict is padded only as far as the rows with images after it need: an
+        // exemption's verdict, which names entries, is the last text of its row.
+        let width = |column: usize, imaged_only: bool| {
             rows.iter()
+                .filter(|row| !imaged_only || row.get(3).is_some_and(|c| !c.is_empty()))
                 .chain(std::iter::once(&header))
                 .map(|row| row.get(column).map_or(0, |c| c.chars().count()))
                 .max()
                 .unwrap_or(0)
         };
-        let (kind_width, name_width) = (width(0), width(1));
+        let (kind_width, name_width, verdict_width) =
+            (width(0, false), width(1, false), width(2, true));
         for (row, finding) in
             std::iter::once((&header, None)).chain(rows.iter().zip(shown.iter().map(Some)))
         {
-            let [kind, name, verdict] = row;
-            writeln!(out, "{kind:kind_width$}  {name:name_width$}  {verdict}")?;
+            let [kind, name, verdict, images] = row;
+            let line = format!(
+                "{kind:kind_width$}  {name:name_width$}  {verdict:verdict_width$}  {images}"
+            );
+            writeln!(out, "{}", line.trim_end())?;
             if let Some(finding) = finding {
                 let text = match finding.verdict {
                     Verdict::Rejected | Verdict::Error => finding.message.as_deref(),
@@ -96,7 +139,7 @@ pub fn table(audit: &Audit, out: &mut impl Write) -> Result<()> {
 }
 
 /// One line: how many objects were judged, by verdict, and what was not judged.
-fn summary(audit: &Audit) -> String {
+pub fn summary(audit: &Audit) -> String {
     let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
     for finding in &audit.findings {
         *counts.entry(finding.verdict).or_default() += 1;
@@ -108,6 +151,16 @@ fn summary(audit: &Audit) -> String {
     let mut line = format!("{} judged", audit.findings.len());
     if !by_verdict.is_empty() {
         line.push_str(&format!(": {}", by_verdict.join(", ")));
+    }
+    let grouped = audit
+        .findings
+        .iter()
+        .filter(|f| f.grouped_under.is_some())
+        .count();
+    if grouped > 0 {
+        line.push_str(&format!(
+            ". {grouped} listed under their controller, whose template they agree with"
+        ));
     }
     let skipped: usize = audit.not_judged.values().sum();
     if skipped > 0 {

@@ -7,6 +7,7 @@
 //! noise from the other core hit both alike and the ratio of medians stays meaningful on a
 //! busy machine.
 
+pub mod audit;
 pub mod memory;
 pub mod stats;
 pub mod suite;

@@ -135,6 +135,9 @@ pub fn bench_suite(args: &SuiteArgs, cache: &CompilationCache) -> Result<()> {
         policy.name(),
         policy.size_bytes()
     );
+    if let Some(metadata) = &args.audit_metadata {
+        super::audit::audit_row(&policy, &floor, metadata, cache)?;
+    }
     Ok(())
 }
 
