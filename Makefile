@@ -185,6 +185,21 @@ e2e-tests: policy.wasm $(if $(findstring $(RUNNER),$(KWCTL)),runner) ## Run e2e.
 	@command -v bats >/dev/null || { echo "error: bats is not installed (apt-get install bats)" >&2; exit 1; }
 	KWCTL="$(KWCTL)" bats e2e.bats
 
+# The audit tool as the release attaches it: the runner, statically linked against musl so
+# that it runs on any Linux of its architecture, stripped, under the product's name.
+CLI_ARCH ?= $(shell uname -m)
+CLI_TARGET := $(CLI_ARCH)-unknown-linux-musl
+CLI := dist/host-network-policy-linux-$(CLI_ARCH)
+
+.PHONY: cli
+cli: ## Build $(CLI), the static audit tool the release attaches (needs musl-tools)
+	@rustc --print target-list | grep -qx $(CLI_TARGET) && \
+		test -d "$$(rustc --print sysroot)/lib/rustlib/$(CLI_TARGET)" || \
+		rustup target add $(CLI_TARGET)
+	CARGO_PROFILE_RELEASE_STRIP=symbols $(CARGO) build --locked --release -p runner --target $(CLI_TARGET)
+	mkdir -p dist
+	cp target/$(CLI_TARGET)/release/runner $(CLI)
+
 # `runner audit` exists only in the runner, so these run with it whether kwctl is installed
 # or not.
 .PHONY: audit-tests

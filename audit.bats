@@ -234,8 +234,22 @@ readme_run() {
 	[ "$status" -eq 0 ]
 	[[ $output == "0 judged. 2 of kinds the policy does not judge (ConfigMap 1, Service 1). 6 in namespaces the policy does not see." ]]
 
-	run --separate-stderr "$RUNNER" audit --policy-manifest examples/per-namespace-images-cluster-admission-policies.yaml \
-		"$POLICY" test_data/audit/pods.json
+}
+
+@test "audit: a manifest of several policies judges each object by the policies that see it" {
+	# Image exemptions in kube-system only, none elsewhere.
+	manifest=examples/per-namespace-images-cluster-admission-policies.yaml
+	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" -o json "$POLICY" test_data/audit/cluster.json
+	[ "$status" -eq 1 ]
+	[ "$(record cilium | jq -r '[.verdict, .policy] | join(" ")')" = "exempt host-network-kube-system" ]
+	[ "$(record cilium-h8t5w | jq -r '[.verdict, .policy] | join(" ")')" = "rejected host-network-kube-system" ]
+	[ "$(record node-exporter | jq -r '[.verdict, .policy] | join(" ")')" = "rejected host-network" ]
+
+	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" "$POLICY" test_data/audit/cluster.json
+	[[ $output == *"kube-system/kube-proxy (3 pods)    exempt by exempt_images: registry.k8s.io/kube-proxy [host-network-kube-system]"* ]]
+
+	# Settings are suggested for one policy at a time.
+	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" --suggest-settings "$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 2 ]
-	[[ $stderr == *"holds 2 policies (host-network-kube-system, host-network)"* ]]
+	[[ $stderr == *"holds 2 (host-network-kube-system, host-network): give a file with the one to suggest for"* ]]
 }

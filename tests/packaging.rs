@@ -269,3 +269,81 @@ fn the_readme_gives_the_bounds_the_policy_enforces() {
         assert!(readme.contains(&phrase), "README.md lacks {phrase:?}");
     }
 }
+
+/// The text of a job's steps, to find the commands it runs.
+fn steps_text(job: &Value) -> String {
+    serde_yaml::to_string(&job["steps"]).unwrap()
+}
+
+fn needs(job: &Value) -> Vec<&str> {
+    job["needs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_release_tests_signs_and_attaches_the_audit_tool_for_each_architecture() {
+    let workflow = yaml(".github/workflows/release.yml");
+    let jobs = &workflow["jobs"];
+    let cli = &jobs["cli"];
+    let matrix = cli["strategy"]["matrix"]["include"].as_sequence().unwrap();
+    let arches: Vec<&str> = matrix.iter().map(|m| m["arch"].as_str().unwrap()).collect();
+    assert_eq!(arches, ["x86_64", "aarch64"]);
+    // Each is built on its own architecture, so that audit.bats runs the binary released.
+    for entry in matrix {
+        let runner = entry["runner"].as_str().unwrap();
+        assert_eq!(
+            runner.ends_with("-arm"),
+            entry["arch"] == "aarch64",
+            "{runner}"
+        );
+    }
+    let built = steps_text(cli);
+    assert!(
+        built.contains("make cli CLI_ARCH=${{ matrix.arch }}"),
+        "{built}"
+    );
+    assert!(built.contains("bats audit.bats"), "{built}");
+    assert!(built.contains("dynamically linked"), "{built}");
+
+    // Nothing is signed or released before the tools have passed.
+    assert!(needs(&jobs["publish"]).contains(&"cli"));
+    assert!(needs(&jobs["github-release"]).contains(&"cli"));
+    let signed = steps_text(&jobs["publish"]);
+    assert!(
+        signed.contains("sha256sum host-network-policy-linux-* > SHA256SUMS"),
+        "{signed}"
+    );
+    assert!(signed.contains("cosign sign-blob"), "{signed}");
+
+    let released = steps_text(&jobs["github-release"]);
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    let makefile = std::fs::read_to_string(path("Makefile")).unwrap();
+    assert!(makefile.contains("CLI := dist/host-network-policy-linux-$(CLI_ARCH)"));
+    for arch in arches {
+        for file in [
+            format!("host-network-policy-linux-{arch}"),
+            format!("host-network-policy-linux-{arch}.bundle.sigstore"),
+        ] {
+            assert!(
+                released.contains(&file),
+                "the release does not attach {file}"
+            );
+            // The README downloads what the release attaches.
+            let in_readme = file.replace(arch, "$ARCH");
+            assert!(
+                readme.contains(&in_readme),
+                "the README does not name {in_readme}"
+            );
+        }
+    }
+    assert!(released.contains("SHA256SUMS"));
+    assert!(readme.contains("sha256sum --check --ignore-missing SHA256SUMS"));
+    // The identity the README verifies is the workflow that signs.
+    assert!(readme.contains(
+        "--certificate-identity \"https://github.com/example/host-network-policy/.github/workflows/release.yml@refs/tags/$VERSION\""
+    ));
+}

@@ -15,7 +15,8 @@ use serde_json::Value;
 #[command(
     name = "runner",
     version,
-    about = "Runs a Kubewarden waPC policy (.wasm) natively, the way `kwctl run` does, and benchmarks it",
+    about = "Audits manifests and cluster dumps with the host-network Kubewarden policy (.wasm), \
+             and runs, annotates, inspects and benchmarks it natively, the way kwctl does",
     after_help = "Compiled modules are cached on disk (wasmtime's cache) in $RUNNER_CACHE_DIR, \
                   else $XDG_CACHE_HOME/host-network-policy-runner, else \
                   $HOME/.cache/host-network-policy-runner. With RUNNER_PERFMAP set, wasmtime \

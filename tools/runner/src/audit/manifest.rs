@@ -68,6 +68,8 @@ struct Requirement {
 /// What a policy manifest says about the audit.
 #[derive(Debug)]
 pub struct Manifest {
+    /// `metadata.name`.
+    pub name: String,
     pub settings: Value,
     pub rules: Option<Rules>,
     /// An AdmissionPolicy's namespace: the only one it sees.
@@ -107,29 +109,26 @@ pub fn settings_of_policies(text: &str) -> Result<Vec<Value>> {
 }
 
 impl Manifest {
-    pub fn read(path: &Path) -> Result<Self> {
+    /// The policies of a manifest file, in order: one, or several, as a file that scopes
+    /// image exemptions by namespace holds.
+    pub fn read_all(path: &Path) -> Result<Vec<Self>> {
         let text = fs::read_to_string(path)
             .with_context(|| format!("cannot read policy manifest {}", path.display()))?;
-        let mut policies = policy_documents(&text)
+        let policies = policy_documents(&text)
             .with_context(|| format!("policy manifest {}", path.display()))?;
-        let policy = match policies.len() {
-            1 => policies.remove(0),
-            0 => bail!(
+        if policies.is_empty() {
+            bail!(
                 "{} holds no ClusterAdmissionPolicy or AdmissionPolicy",
                 path.display()
-            ),
-            _ => bail!(
-                "{} holds {} policies ({}): give a file with the one to audit",
-                path.display(),
-                policies.len(),
-                policies
-                    .iter()
-                    .map(|p| p.metadata.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        Self::from_policy(policy).with_context(|| format!("policy manifest {}", path.display()))
+            );
+        }
+        policies
+            .into_iter()
+            .map(|policy| {
+                Self::from_policy(policy)
+                    .with_context(|| format!("policy manifest {}", path.display()))
+            })
+            .collect()
     }
 
     fn from_policy(policy: PolicyDocument) -> Result<Self> {
@@ -166,6 +165,7 @@ impl Manifest {
             .map(|rules| Rules::from_value(&rules))
             .transpose()?;
         Ok(Self {
+            name: policy.metadata.name,
             settings: match policy.spec.settings {
                 None | Some(Value::Null) => Value::Object(Default::default()),
                 Some(settings) => settings,
@@ -225,8 +225,10 @@ mod tests {
 
     #[test]
     fn a_cluster_policy_gives_its_settings_rules_and_selected_namespaces() {
-        let manifest =
-            Manifest::read(&example("monitor-mode-cluster-admission-policy.yaml")).unwrap();
+        let [manifest] = Manifest::read_all(&example("monitor-mode-cluster-admission-policy.yaml"))
+            .unwrap()
+            .try_into()
+            .unwrap();
         assert!(manifest.settings.get("exempt_namespaces").is_some());
         let rules = manifest.rules.as_ref().unwrap();
         assert!(rules.cover("apps", "v1", "DaemonSet"));
@@ -237,23 +239,32 @@ mod tests {
 
     #[test]
     fn an_admission_policy_sees_its_own_namespace_only() {
-        let manifest = Manifest::read(&example("namespaced-admission-policy.yaml")).unwrap();
+        let [manifest] = Manifest::read_all(&example("namespaced-admission-policy.yaml"))
+            .unwrap()
+            .try_into()
+            .unwrap();
         assert!(manifest.sees("team-a"));
         assert!(!manifest.sees("team-b"));
         assert!(!manifest.sees(""));
     }
 
     #[test]
-    fn a_file_of_several_policies_names_them() {
-        let error = Manifest::read(&example(
+    fn a_file_of_several_policies_gives_each_with_the_namespaces_it_sees() {
+        let manifests = Manifest::read_all(&example(
             "per-namespace-images-cluster-admission-policies.yaml",
         ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("holds 2 policies (host-network-kube-system, host-network)"),
-            "{error}"
-        );
+        .unwrap();
+        let names: Vec<&str> = manifests.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["host-network-kube-system", "host-network"]);
+        let seeing = |namespace: &str| -> Vec<&str> {
+            manifests
+                .iter()
+                .filter(|m| m.sees(namespace))
+                .map(|m| m.name.as_str())
+                .collect()
+        };
+        assert_eq!(seeing("kube-system"), ["host-network-kube-system"]);
+        assert_eq!(seeing("default"), ["host-network"]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use host_network_policy::pod_specs;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -47,40 +47,89 @@ pub fn audit(args: &AuditArgs, cache: &CompilationCache) -> ExitCode {
     }
 }
 
+/// A policy the objects are judged by: its settings, the kinds it judges, the namespaces it
+/// sees.
+pub struct Judge {
+    /// The policy's name, when the manifest holds several.
+    name: Option<String>,
+    /// The settings as given.
+    given: Value,
+    /// The same, serialised once: every request carries the same bytes.
+    settings: Box<RawValue>,
+    rules: Rules,
+    /// `None` without a manifest: every namespace is seen.
+    scope: Option<manifest::Manifest>,
+}
+
 fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
     let path = policy_path(&args.policy);
-    let mut manifest = args
-        .policy_manifest
-        .as_deref()
-        .map(manifest::Manifest::read)
-        .transpose()?;
-    let rules = match (manifest.as_mut().and_then(|m| m.rules.take()), &args.metadata_path) {
-        (Some(rules), _) => rules,
-        (None, Some(metadata)) => Rules::from_metadata_file(metadata)?,
-        (None, None) => Rules::from_metadata(&embedded_metadata(path)?.ok_or_else(|| {
-            anyhow!(
-                "{} has no embedded metadata to take its rules from: annotate it, or give --metadata-path metadata.yml",
-                path.display()
-            )
-        })?)?,
+    // The module's rules, unless a manifest gives its own.
+    let module_rules = || -> Result<Rules> {
+        match &args.metadata_path {
+            Some(metadata) => Rules::from_metadata_file(metadata),
+            None => Rules::from_metadata(&embedded_metadata(path)?.ok_or_else(|| {
+                anyhow!(
+                    "{} has no embedded metadata to take its rules from: annotate it, or give --metadata-path metadata.yml",
+                    path.display()
+                )
+            })?),
+        }
     };
-    let settings = match &manifest {
-        Some(manifest) => manifest.settings.clone(),
-        None => args.settings.load()?,
+    let judges: Vec<Judge> = match &args.policy_manifest {
+        None => {
+            let given = args.settings.load()?;
+            vec![Judge {
+                name: None,
+                settings: serde_json::value::to_raw_value(&given)?,
+                given,
+                rules: module_rules()?,
+                scope: None,
+            }]
+        }
+        Some(file) => {
+            let manifests = manifest::Manifest::read_all(file)?;
+            if args.suggest_settings && manifests.len() > 1 {
+                bail!(
+                    "--suggest-settings suggests the settings of one policy, and {} holds {} ({}): give a file with the one to suggest for",
+                    file.display(),
+                    manifests.len(),
+                    manifests.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            let several = manifests.len() > 1;
+            manifests
+                .into_iter()
+                .map(|mut manifest| {
+                    for caveat in &manifest.caveats {
+                        eprintln!("warning: {caveat}");
+                    }
+                    Ok(Judge {
+                        name: several.then(|| manifest.name.clone()),
+                        settings: serde_json::value::to_raw_value(&manifest.settings)?,
+                        given: manifest.settings.clone(),
+                        rules: match manifest.rules.take() {
+                            Some(rules) => rules,
+                            None => module_rules()?,
+                        },
+                        scope: Some(manifest),
+                    })
+                })
+                .collect::<Result<_>>()?
+        }
     };
-    for caveat in manifest.iter().flat_map(|m| &m.caveats) {
-        eprintln!("warning: {caveat}");
-    }
-    let given = settings;
-    // Serialised once: every request carries the same bytes.
-    let settings = serde_json::value::to_raw_value(&given)?;
 
     let runtime = Runtime::new(cache)?;
     let policy = runtime.load(path)?;
-    policy
-        .evaluator(Regime::FreshInstance, GuestLogs::Discard)?
-        .validate_settings(settings.get().as_bytes())?
-        .into_result()?;
+    for judge in &judges {
+        policy
+            .evaluator(Regime::FreshInstance, GuestLogs::Discard)?
+            .validate_settings(judge.settings.get().as_bytes())?
+            .into_result()
+            .with_context(|| match &judge.name {
+                Some(name) => format!("the settings of policy {name}"),
+                None => "the settings".to_owned(),
+            })?;
+    }
 
     let mut files = Vec::new();
     let mut audit = Audit::default();
@@ -106,32 +155,46 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
         };
         let mut objects = Vec::new();
         input::objects(&source, &mut objects, &mut audit.problems);
-        let (judged, skipped): (Vec<Object<'_>>, Vec<Object<'_>>) =
-            objects.into_iter().partition(|object| {
-                let (group, version) = object.head.group_version();
-                rules.cover(group, version, object.head.kind())
-            });
-        let (judged, unseen): (Vec<Object<'_>>, Vec<Object<'_>>) =
-            judged.into_iter().partition(|object| {
-                manifest
-                    .as_ref()
-                    .is_none_or(|m| m.sees(object.head.namespace()))
-            });
-        audit.unseen += unseen.len();
-        for object in skipped {
-            *audit
-                .not_judged
-                .entry(object.head.kind().to_owned())
-                .or_default() += 1;
+        let mut judged = Vec::new();
+        for object in objects {
+            let (group, version) = object.head.group_version();
+            let covering: Vec<usize> = (0..judges.len())
+                .filter(|&at| {
+                    judges
+                        .get(at)
+                        .is_some_and(|j| j.rules.cover(group, version, object.head.kind()))
+                })
+                .collect();
+            let seeing: Vec<usize> = covering
+                .iter()
+                .copied()
+                .filter(|&at| {
+                    judges.get(at).is_some_and(|j| {
+                        j.scope
+                            .as_ref()
+                            .is_none_or(|m| m.sees(object.head.namespace()))
+                    })
+                })
+                .collect();
+            if covering.is_empty() {
+                *audit
+                    .not_judged
+                    .entry(object.head.kind().to_owned())
+                    .or_default() += 1;
+            } else if seeing.is_empty() {
+                audit.unseen += 1;
+            } else {
+                judged.push((object, seeing));
+            }
         }
         let keep = Keep {
             object: args.suggest_settings,
         };
         audit
             .findings
-            .extend(judge_all(&policy, &settings, judged, keep, &progress)?);
+            .extend(judge_all(&policy, &judges, judged, keep, &progress)?);
     }
-    suggest::find_not_exempt(&policy, &settings, &mut audit.findings, &progress)?;
+    suggest::find_not_exempt(&policy, &judges, &mut audit.findings, &progress)?;
     owners::group(&mut audit.findings);
     progress.finish_and_clear();
 
@@ -144,7 +207,10 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
             },
             namespaces: args.suggest_namespaces,
         };
-        let suggestion = suggest::suggest(&policy, &given, &audit.findings, options)?;
+        let Some(judge) = judges.first() else {
+            bail!("no policy to suggest settings for");
+        };
+        let suggestion = suggest::suggest(&policy, &judge.given, &audit.findings, options)?;
         suggestion.render(&mut std::io::stdout().lock())?;
         eprintln!("{}", report::summary(&audit));
         !suggestion.still_rejected.is_empty()
@@ -199,6 +265,12 @@ pub struct Finding {
     pub namespace: String,
     pub name: String,
     pub verdict: Verdict,
+    /// The policy whose answer this is, when the manifest holds several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Its index among the judges.
+    #[serde(skip)]
+    judge: usize,
     /// The policy's rejection message, or why the object could not be judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -249,6 +321,8 @@ impl Finding {
             namespace: head.namespace().to_owned(),
             name: head.name().to_owned(),
             verdict: Verdict::Error,
+            policy: None,
+            judge: 0,
             message: None,
             warnings: Vec::new(),
             audit_annotations: BTreeMap::new(),
@@ -304,6 +378,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Lower is worse: an object that could not be judged, then one rejected.
+    fn severity(self) -> u8 {
+        match self {
+            Self::Error => 0,
+            Self::Rejected => 1,
+            Self::Exempt => 2,
+            Self::AllowedWithWarning => 3,
+            Self::Allowed => 4,
+        }
+    }
+
     fn of(response: &ValidationResponse) -> Self {
         let annotated = response
             .audit_annotations
@@ -323,13 +408,13 @@ impl Verdict {
 /// order.
 fn judge_all(
     policy: &Policy,
-    settings: &RawValue,
-    objects: Vec<Object<'_>>,
+    judges: &[Judge],
+    objects: Vec<(Object<'_>, Vec<usize>)>,
     keep: Keep,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Finding>> {
-    on_every_core(&objects, progress, |object| {
-        judge(policy, settings, object, keep)
+    on_every_core(&objects, progress, |(object, seeing)| {
+        judge(policy, judges, seeing, object, keep)
     })
 }
 
@@ -376,7 +461,15 @@ fn on_every_core<T: Sync, R: Send>(
     Ok(results.into_iter().map(|(_, result)| result).collect())
 }
 
-fn judge(policy: &Policy, settings: &RawValue, object: &Object<'_>, keep: Keep) -> Finding {
+/// Judges `object` under each policy of `seeing`; the finding gives the most severe
+/// answer, as the API server refuses what any webhook refuses.
+fn judge(
+    policy: &Policy,
+    judges: &[Judge],
+    seeing: &[usize],
+    object: &Object<'_>,
+    keep: Keep,
+) -> Finding {
     let head = &object.head;
     let mut finding = Finding::unjudged(
         object.origin.clone(),
@@ -387,14 +480,34 @@ fn judge(policy: &Policy, settings: &RawValue, object: &Object<'_>, keep: Keep) 
             ..Identity::default()
         },
     );
-    match evaluate(policy, settings, object) {
-        Ok(response) => {
-            finding.verdict = Verdict::of(&response);
-            finding.message = response.message;
-            finding.warnings = response.warnings.unwrap_or_default();
-            finding.audit_annotations = response.audit_annotations.unwrap_or_default();
+    let mut severity = None;
+    for &at in seeing {
+        let Some(judge) = judges.get(at) else {
+            continue;
+        };
+        let (verdict, answer) = match evaluate(policy, &judge.settings, object) {
+            Ok(response) => (Verdict::of(&response), Ok(response)),
+            Err(error) => (Verdict::Error, Err(format!("{error:#}"))),
+        };
+        if severity.is_some_and(|worst| verdict.severity() >= worst) {
+            continue;
         }
-        Err(error) => finding.message = Some(format!("{error:#}")),
+        severity = Some(verdict.severity());
+        finding.verdict = verdict;
+        finding.judge = at;
+        finding.policy = judge.name.clone();
+        match answer {
+            Ok(response) => {
+                finding.message = response.message;
+                finding.warnings = response.warnings.unwrap_or_default();
+                finding.audit_annotations = response.audit_annotations.unwrap_or_default();
+            }
+            Err(error) => {
+                finding.message = Some(error);
+                finding.warnings = Vec::new();
+                finding.audit_annotations = BTreeMap::new();
+            }
+        }
     }
     // The pod specs, by the policy's own walk; none when the policy cannot read the
     // object, whose rejection says why.

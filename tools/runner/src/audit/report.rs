@@ -46,7 +46,7 @@ fn object_name(finding: &Finding) -> String {
 
 /// The verdict column: an exemption names the entries the policy's audit annotation names.
 fn verdict_text(finding: &Finding) -> String {
-    match finding.verdict {
+    let text = match finding.verdict {
         Verdict::Exempt => {
             let entries: Vec<&str> = finding
                 .audit_annotations
@@ -56,6 +56,10 @@ fn verdict_text(finding: &Finding) -> String {
             format!("exempt by {}", entries.join("; "))
         }
         verdict => verdict.label().to_owned(),
+    };
+    match &finding.policy {
+        Some(policy) => format!("{text} [{policy}]"),
+        None => text,
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::input::{Head, Object, Origin};
-use super::{evaluate, manifest, on_every_core, Finding, Verdict};
+use super::{evaluate, manifest, on_every_core, Finding, Judge, Verdict};
 use crate::host::{GuestLogs, Policy, Regime};
 
 /// The examples, as the policy ships them: their image entries name the node agents that
@@ -101,33 +101,37 @@ impl Probe {
 /// those it cannot judge because the holder names none.
 pub fn find_not_exempt(
     policy: &Policy,
-    settings: &RawValue,
+    judges: &[Judge],
     findings: &mut [Finding],
     progress: &indicatif::ProgressBar,
 ) -> Result<()> {
-    let distinct: BTreeSet<&str> = findings
-        .iter()
-        .flat_map(|f| &f.images)
-        .filter_map(|held| held.image.as_deref())
-        .collect();
-    let distinct: Vec<&str> = distinct.into_iter().collect();
-    let denied: HashSet<String> = not_exempt_among(policy, settings, &distinct, progress)?
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    for finding in findings.iter_mut() {
-        let mut seen = HashSet::new();
-        finding.not_exempt = finding
-            .images
+    for (at, judge) in judges.iter().enumerate() {
+        let distinct: BTreeSet<&str> = findings
             .iter()
-            .filter(|held| {
-                held.image
-                    .as_ref()
-                    .is_none_or(|image| denied.contains(image))
-            })
-            .filter(|held| seen.insert((held.image.clone(), held.holder, held.name.clone())))
-            .cloned()
+            .filter(|f| f.judge == at)
+            .flat_map(|f| &f.images)
+            .filter_map(|held| held.image.as_deref())
             .collect();
+        let distinct: Vec<&str> = distinct.into_iter().collect();
+        let denied: HashSet<String> =
+            not_exempt_among(policy, &judge.settings, &distinct, progress)?
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        for finding in findings.iter_mut().filter(|f| f.judge == at) {
+            let mut seen = HashSet::new();
+            finding.not_exempt = finding
+                .images
+                .iter()
+                .filter(|held| {
+                    held.image
+                        .as_ref()
+                        .is_none_or(|image| denied.contains(image))
+                })
+                .filter(|held| seen.insert((held.image.clone(), held.holder, held.name.clone())))
+                .cloned()
+                .collect();
+        }
     }
     Ok(())
 }
