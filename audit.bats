@@ -33,30 +33,32 @@ record() { jq -c --arg name "$1" '.results[] | select(.name == $name)' <<<"$outp
 @test "audit: a manifests folder is judged document by document, and a rejection fails the run" {
 	audit "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 1 ]
-	[[ $output == *"DaemonSet   kube-system/cilium  rejected"* ]]
-	[[ $output == *"Deployment  default/web         rejected"* ]]
+	[[ $output == *"DaemonSet   kube-system/cilium    rejected  quay.io/cilium/cilium:v1.15.1"* ]]
+	[[ $output == *"Deployment  default/web           rejected  docker.io/library/nginx:1.27"* ]]
+	# A List's items are judged one by one, the images of each named once.
+	[[ $output == *"DaemonSet   kube-system/csi-node  rejected  registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.12.0, ghcr.io/acme/csi-driver:1.4.0"* ]]
 	# The policy's own message follows each rejection.
 	[[ $output == *"    Deployment default/web is not allowed to use the host network"* ]]
 	[[ $output != *"default/api"* ]]
-	[[ $output == *"3 judged: 2 rejected, 1 not host network. 2 of kinds the policy does not judge (ConfigMap 1, Service 1)."* ]]
+	[[ $output == *"4 judged: 3 rejected, 1 not host network. 3 of kinds the policy does not judge (ConfigMap 2, Service 1)."* ]]
 	[ -z "$stderr" ]
 }
 
 @test "audit: an exemption names its entry, and --exit-zero only reports" {
 	audit --settings-json '{"exempt_images": ["quay.io/cilium/*"]}' "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 1 ]
-	[[ $output == *"kube-system/cilium  exempt by exempt_images: quay.io/cilium/*"* ]]
-	[[ $output == *"3 judged: 1 rejected, 1 exempt, 1 not host network."* ]]
+	[[ $output == *"kube-system/cilium    exempt by exempt_images: quay.io/cilium/*"* ]]
+	[[ $output == *"4 judged: 2 rejected, 1 exempt, 1 not host network."* ]]
 
 	audit --exit-zero --settings-json '{"exempt_images": ["quay.io/cilium/*"]}' "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 0 ]
-	[[ $output == *"1 rejected"* ]]
+	[[ $output == *"2 rejected"* ]]
 }
 
 @test "audit: nothing rejected exits 0" {
 	audit --settings-json '{"exempt_namespaces": ["default", "kube-system"]}' "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 0 ]
-	[[ $output == *"3 judged: 2 exempt, 1 not host network."* ]]
+	[[ $output == *"4 judged: 3 exempt, 1 not host network."* ]]
 }
 
 @test "audit: a kubectl List read from standard input, reported as JSON with the policy's answers" {
@@ -86,13 +88,32 @@ record() { jq -c --arg name "$1" '.results[] | select(.name == $name)' <<<"$outp
 	[ "$(jq -r '.status.message' <<<"$output")" = "$from_audit" ]
 }
 
-@test "audit: unreadable documents are named with their line, the rest is judged, and the run exits 2" {
-	audit -o json "$POLICY" test_data/audit/broken.yaml
+@test "audit: each kind of unreadable document is named with its line, the rest is judged, and the run exits 2" {
+	before=$(sha256sum test_data/audit/broken.yaml test_data/audit/broken.json)
+	audit -o json "$POLICY" test_data/audit/broken.yaml test_data/audit/broken.json
 	[ "$status" -eq 2 ]
-	[ "$(jq -r '.results[].name' <<<"$output")" = fine ]
-	[ "$(jq -c '[.problems[] | [.document, .line]]' <<<"$output")" = '[[2,14],[3,14]]' ]
-	[[ $stderr == *"error: test_data/audit/broken.yaml: document 2 (line 14): is not YAML"*"flow sequence at line 13 column 11"* ]]
-	[[ $stderr == *"error: test_data/audit/broken.yaml: document 3 (line 14): is an object without \`kind\`"* ]]
+	# The objects between the broken documents, a List's good item among them, are judged.
+	[ "$(jq -c '[.results[].name]' <<<"$output")" = '["fine","also-fine","in-a-list","unreadable-to-the-policy","json-fine"]' ]
+	# A document that does not parse is located where the parser stopped; the others where
+	# they start.
+	[ "$(jq -c '[.problems[] | [.source, .document, .line]]' <<<"$output")" = '[["test_data/audit/broken.yaml",2,14],["test_data/audit/broken.yaml",3,14],["test_data/audit/broken.yaml",4,18],["test_data/audit/broken.yaml",6,31],["test_data/audit/broken.yaml",7,35],["test_data/audit/broken.yaml",8,49],["test_data/audit/broken.json",2,2],["test_data/audit/broken.json",3,4]]' ]
+	for expected in \
+		"test_data/audit/broken.yaml: document 2 (line 14): is not YAML: did not find expected ',' or ']' at line 14 column 1, while parsing a flow sequence at line 13 column 11" \
+		"test_data/audit/broken.yaml: document 3 (line 14): is an object without \`kind\`" \
+		"test_data/audit/broken.yaml: document 4 (line 18): is not an object" \
+		"test_data/audit/broken.yaml: document 6 (line 31): is a List whose \`items\` is not an array" \
+		"test_data/audit/broken.yaml: document 7 (line 35): is a List item that is not an object" \
+		"test_data/audit/broken.yaml: document 8 (line 49): has an unreadable \`kind\`, \`apiVersion\` or \`metadata\`" \
+		"test_data/audit/broken.json: document 2 (line 2): is not an object" \
+		"test_data/audit/broken.json: document 3 (line 4): is not JSON: EOF while parsing a value at line 4 column 0"; do
+		[[ $stderr == *"error: $expected"* ]] || { echo "missing: $expected"; false; }
+	done
+	# An object the policy cannot read is judged, and rejected with the policy's own message,
+	# as in a cluster; it is not an input problem.
+	[[ $(record unreadable-to-the-policy | jq -r '.verdict + ": " + .message') == "rejected: Pod default/unreadable-to-the-policy cannot be checked for host network use: spec.containers: invalid type"*"The host-network policy rejects objects it cannot read." ]]
+	[ "$(jq -r .summary <<<"$output")" = "5 judged: 1 rejected, 4 not host network. 8 unreadable (listed on standard error)." ]
+	# Nothing in the input is changed.
+	[ "$(sha256sum test_data/audit/broken.yaml test_data/audit/broken.json)" = "$before" ]
 }
 
 @test "audit: a missing input and invalid settings exit 2" {
@@ -110,7 +131,7 @@ record() { jq -c --arg name "$1" '.results[] | select(.name == $name)' <<<"$outp
 	"$RUNNER" annotate --metadata-path metadata.yml --output-path "$annotated" "$POLICY"
 	run --separate-stderr "$RUNNER" audit "file://$annotated" test_data/audit/manifests
 	[ "$status" -eq 1 ]
-	[[ $output == *"3 judged: 2 rejected"* ]]
+	[[ $output == *"4 judged: 3 rejected"* ]]
 
 	run --separate-stderr "$RUNNER" audit "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 2 ]
@@ -129,14 +150,14 @@ readme_run() {
 @test "audit: the README's example runs print what the README shows" {
 	expected=$(readme_run 1)
 	[ -n "$expected" ]
-	audit --settings-json '{"exempt_images": ["registry.k8s.io/kube-proxy"]}' \
+	audit --settings-json '{"exempt_images": ["602401143452.dkr.ecr.*.amazonaws.com/eks/kube-proxy"]}' \
 		"$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 1 ]
 	diff <(echo "$expected") <(echo "$output")
 
 	expected=$(readme_run 2)
 	[ -n "$expected" ]
-	audit --settings-json '{"exempt_images": ["registry.k8s.io/kube-proxy"]}' \
+	audit --settings-json '{"exempt_images": ["602401143452.dkr.ecr.*.amazonaws.com/eks/kube-proxy"]}' \
 		--suggest-settings "$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 0 ]
 	diff <(echo "$expected") <(echo "$output")
@@ -154,50 +175,62 @@ readme_run() {
 	[ "$(record web-7c6d8f9b5-klmno | jq -r .groupedUnder)" = "ReplicaSet shop/web-7c6d8f9b5" ]
 	# Filled in by the API server and the kubelet, nodeName and the token volume set no pod
 	# apart; a debug container does.
-	[ "$(record cilium-4x7km | jq -r .groupedUnder)" = "DaemonSet kube-system/cilium" ]
-	[ "$(record cilium-h8t5w | jq -r .groupedUnder)" = null ]
-	[ "$(record cilium-h8t5w | jq -r '.notExempt[-1].image')" = docker.io/library/busybox:1.36 ]
+	[ "$(record aws-node-4x7km | jq -r .groupedUnder)" = "DaemonSet kube-system/aws-node" ]
+	[ "$(record aws-node-h8t5w | jq -r .groupedUnder)" = null ]
+	[ "$(record aws-node-h8t5w | jq -r '.notExempt[-1].image')" = docker.io/library/busybox:1.36 ]
 	# CronJob, Job, Pod: not on the host network, grouped all the same.
 	[ "$(record backup-29401234-x8k2m | jq -r .groupedUnder)" = "CronJob shop/backup" ]
-	[ "$(jq -r .summary <<<"$output")" = "20 judged: 17 rejected, 3 not host network. 13 listed under their controller, whose template they agree with. 1 of kinds the policy does not judge (Service 1)." ]
+	# A pod run by hand has no owner to be listed under.
+	[ "$(record debug-shell | jq -r '[.verdict, .groupedUnder] | join(" ")')" = "rejected " ]
+	[ "$(jq -r .summary <<<"$output")" = "26 judged: 19 rejected, 7 not host network. 16 listed under their controller, whose template they agree with. 1 of kinds the policy does not judge (Service 1)." ]
 
 	# The table lists the owners, with their pods counted, and what stands apart.
 	audit "$POLICY" test_data/audit/cluster.json
-	[[ $output == *"DaemonSet   kube-system/cilium (2 pods)        rejected  quay.io/cilium/cilium:v1.15.1@sha256:"* ]]
-	[[ $output == *"Pod         kube-system/cilium-h8t5w           rejected  quay.io/cilium/cilium:v1.15.1@sha256:"*", docker.io/library/busybox:1.36"* ]]
-	[[ $output != *"cilium-4x7km"* ]]
+	[[ $output == *"DaemonSet   kube-system/aws-node (1 pod)                 rejected  602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1, "* ]]
+	[[ $output == *"Pod         kube-system/aws-node-h8t5w                   rejected  "*", docker.io/library/busybox:1.36"* ]]
+	[[ $output != *"aws-node-4x7km"* ]]
+	[[ $output != *"coredns"* ]]
 }
 
-@test "audit: the suggested settings admit everything on a second run" {
+@test "audit: the suggested settings admit everything found, on a second run, and nothing else" {
 	settings=$BATS_TEST_TMPDIR/settings.yaml
 	audit --suggest-settings "$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 0 ]
 	echo "$output" >"$settings"
-	# The narrowest entries: the digest of a pinned image, else its tag.
-	[[ $output == *"  - quay.io/cilium/cilium@sha256:351d6685dc6f6ffbcd5451043167cfa8842c6decf80d8c8e426a417c73fb56d4"* ]]
-	[[ $output == *"  - docker.io/library/nginx:1.27"* ]]
-	# The examples' node agents, told apart from the findings.
-	[[ $output == *"--- Suggested: node agents, as the examples exempt them ---"*"# DaemonSet kube-system/kube-proxy; as in examples/per-namespace-images-cluster-admission-policies.yaml"$'\n'"  - registry.k8s.io/kube-proxy:v1.31.2"*"--- Suggested: found on the host network ---"*"# Deployment shop/web"$'\n'"  - docker.io/library/nginx:1.27"* ]]
+	# The narrowest entries, written in full; the add-ons the EKS example exempts come
+	# first, apart from the findings.
+	[[ $output == *"--- Suggested: node agents, as the examples exempt them ---"*"# DaemonSet kube-system/kube-proxy; as in examples/eks-cluster-admission-policy.yaml"$'\n'"  - 602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/kube-proxy:v1.31.2-minimal-eksbuild.3"*"--- Suggested: found on the host network ---"*"# Pod kube-system/aws-node-h8t5w, Pod default/debug-shell"$'\n'"  - docker.io/library/busybox:1.36"*"# Deployment shop/web"$'\n'"  - docker.io/library/nginx:1.27"* ]]
 	# Each workload is named once, by its owner, not by every pod.
-	[[ $output != *"cilium-4x7km"* ]]
-	[[ $stderr == *"20 judged: 17 rejected"* ]]
+	[[ $output != *"aws-node-4x7km"* ]]
+	[[ $stderr == *"26 judged: 19 rejected"* ]]
 
 	audit --settings-path "$settings" "$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 0 ]
-	[[ $output == *"20 judged: 17 exempt, 3 not host network."* ]]
+	[[ $output == *"26 judged: 19 exempt, 7 not host network."* ]]
+
+	# Nothing beyond what was found: another tag, a look-alike repository, the same image
+	# in another account's registry.
+	for image in docker.io/library/nginx:1.28 docker.io/evil/busybox:1.36 \
+		111122223333.dkr.ecr.eu-west-1.amazonaws.com/eks/kube-proxy:v1.31.2-minimal-eksbuild.3; do
+		pod='{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "other", "namespace": "shop"},
+			"spec": {"hostNetwork": true, "containers": [{"name": "c", "image": "'$image'"}]}}'
+		run --separate-stderr bash -c "'$RUNNER' audit --metadata-path metadata.yml --settings-path '$settings' '$POLICY' - <<<'$pod'"
+		[ "$status" -eq 1 ]
+		[[ $output == *"Pod   shop/other      rejected  $image"* ]]
+	done
 }
 
 @test "audit: --suggest-by repository and --suggest-namespaces widen the entries" {
 	audit --suggest-settings --suggest-by repository "$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 0 ]
-	[[ $output == *"  - quay.io/cilium/cilium"$'\n'* ]]
+	[[ $output == *"  - 602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni"$'\n'* ]]
 	[[ $output == *"  - docker.io/library/nginx"$'\n'* ]]
 	[[ $output != *"nginx:1.2"* ]]
 
 	audit --suggest-settings --suggest-namespaces "$POLICY" test_data/audit/cluster.json
 	[ "$status" -eq 0 ]
-	[[ $output == *"exempt_namespaces:"*"  - kube-system"*"  - monitoring"*"  - shop"* ]]
-	[[ $output != *"exempt_images"* ]]
+	[[ $output == *"exempt_namespaces:"*"  - default"*"  - kube-system"*"  - monitoring"*"  - shop"* ]]
+	[[ $output != *"exempt_images:"* ]]
 
 	# Only with --suggest-settings.
 	audit --suggest-namespaces "$POLICY" test_data/audit/cluster.json
@@ -225,31 +258,31 @@ readme_run() {
 	run --separate-stderr "$RUNNER" audit --policy-manifest examples/monitor-mode-cluster-admission-policy.yaml \
 		"$POLICY" test_data/audit/manifests
 	[ "$status" -eq 1 ]
-	[[ $output == *"kube-system/cilium  exempt by exempt_namespaces: kube-system"* ]]
-	[[ $output == *"3 judged: 1 rejected, 1 exempt, 1 not host network."* ]]
+	[[ $output == *"kube-system/cilium    exempt by exempt_namespaces: kube-system"* ]]
+	[[ $output == *"4 judged: 1 rejected, 2 exempt, 1 not host network."* ]]
 
 	# An AdmissionPolicy sees its own namespace only.
 	run --separate-stderr "$RUNNER" audit --policy-manifest examples/namespaced-admission-policy.yaml \
 		"$POLICY" test_data/audit/manifests test_data/audit/pods.json
 	[ "$status" -eq 0 ]
-	[[ $output == "0 judged. 2 of kinds the policy does not judge (ConfigMap 1, Service 1). 6 in namespaces the policy does not see." ]]
+	[[ $output == "0 judged. 3 of kinds the policy does not judge (ConfigMap 2, Service 1). 7 in namespaces the policy does not see." ]]
 
 }
 
 @test "audit: a manifest of several policies judges each object by the policies that see it" {
 	# Image exemptions in kube-system only, none elsewhere.
 	manifest=examples/per-namespace-images-cluster-admission-policies.yaml
-	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" -o json "$POLICY" test_data/audit/cluster.json
+	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" -o json "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 1 ]
 	[ "$(record cilium | jq -r '[.verdict, .policy] | join(" ")')" = "exempt host-network-kube-system" ]
-	[ "$(record cilium-h8t5w | jq -r '[.verdict, .policy] | join(" ")')" = "rejected host-network-kube-system" ]
-	[ "$(record node-exporter | jq -r '[.verdict, .policy] | join(" ")')" = "rejected host-network" ]
+	[ "$(record csi-node | jq -r '[.verdict, .policy] | join(" ")')" = "rejected host-network-kube-system" ]
+	[ "$(record web | jq -r '[.verdict, .policy] | join(" ")')" = "rejected host-network" ]
 
-	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" "$POLICY" test_data/audit/cluster.json
-	[[ $output == *"kube-system/kube-proxy (3 pods)    exempt by exempt_images: registry.k8s.io/kube-proxy [host-network-kube-system]"* ]]
+	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" "$POLICY" test_data/audit/manifests
+	[[ $output == *"kube-system/cilium    exempt by exempt_images: quay.io/cilium/cilium [host-network-kube-system]"* ]]
 
 	# Settings are suggested for one policy at a time.
-	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" --suggest-settings "$POLICY" test_data/audit/cluster.json
+	run --separate-stderr "$RUNNER" audit --policy-manifest "$manifest" --suggest-settings "$POLICY" test_data/audit/manifests
 	[ "$status" -eq 2 ]
 	[[ $stderr == *"holds 2 (host-network-kube-system, host-network): give a file with the one to suggest for"* ]]
 }
