@@ -46,6 +46,21 @@ pub struct Object<'t> {
     pub head: Head,
 }
 
+impl<'t> Object<'t> {
+    /// An object the audit makes or keeps itself, read from no input.
+    pub fn unlocated(json: &'t RawValue) -> serde_json::Result<Self> {
+        Ok(Object {
+            origin: Origin {
+                source: String::new(),
+                document: 0,
+                line: 0,
+            },
+            json: Cow::Borrowed(json),
+            head: serde_json::from_str(json.get())?,
+        })
+    }
+}
+
 /// What the audit reads of every object itself: its type and its name.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

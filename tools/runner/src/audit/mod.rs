@@ -194,7 +194,7 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
             .findings
             .extend(judge_all(&policy, &judges, judged, keep, &progress)?);
     }
-    suggest::find_not_exempt(&policy, &judges, &mut audit.findings, &progress)?;
+    suggest::find_not_exempt(&policy, &judges, &mut audit.findings)?;
     owners::group(&mut audit.findings);
     progress.finish_and_clear();
 

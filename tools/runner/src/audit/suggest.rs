@@ -15,7 +15,7 @@ use host_network_policy::{exemption_entry, EntryScope};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::input::{Head, Object, Origin};
+use super::input::Object;
 use super::{evaluate, manifest, on_every_core, Finding, Judge, Verdict};
 use crate::host::{GuestLogs, Policy, Regime};
 
@@ -85,26 +85,15 @@ fn probe(image: &str) -> Result<Probe> {
 
 impl Probe {
     fn object(&self) -> Result<Object<'_>> {
-        Ok(Object {
-            origin: Origin {
-                source: String::new(),
-                document: 0,
-                line: 0,
-            },
-            json: std::borrow::Cow::Borrowed(&self.0),
-            head: serde_json::from_str::<Head>(self.0.get())?,
-        })
+        Ok(Object::unlocated(&self.0)?)
     }
 }
 
 /// Fills every rejected finding's `not_exempt`: its images the policy does not exempt, and
 /// those it cannot judge because the holder names none.
-pub fn find_not_exempt(
-    policy: &Policy,
-    judges: &[Judge],
-    findings: &mut [Finding],
-    progress: &indicatif::ProgressBar,
-) -> Result<()> {
+pub fn find_not_exempt(policy: &Policy, judges: &[Judge], findings: &mut [Finding]) -> Result<()> {
+    // The probes are not objects of the input: the progress does not count them.
+    let progress = &indicatif::ProgressBar::hidden();
     for (at, judge) in judges.iter().enumerate() {
         let distinct: BTreeSet<&str> = findings
             .iter()
@@ -249,16 +238,7 @@ pub fn suggest(
         .filter_map(|f| Some((*f, f.object.as_deref()?)))
         .collect();
     let again = on_every_core(&kept, &progress, |(_, json)| -> Result<_> {
-        let object = Object {
-            origin: Origin {
-                source: String::new(),
-                document: 0,
-                line: 0,
-            },
-            json: std::borrow::Cow::Borrowed(*json),
-            head: serde_json::from_str::<Head>(json.get())?,
-        };
-        evaluate(policy, &merged, &object)
+        evaluate(policy, &merged, &Object::unlocated(json)?)
     })?;
     for ((finding, _), response) in kept.iter().zip(again) {
         let response = response?;
