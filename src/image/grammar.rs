@@ -60,6 +60,7 @@
 //! [normalize]: https://github.com/distribution/reference/blob/0965666a6ade2e06035fe352e38344be1e68951a/normalize.go#L143-L191
 
 use crate::ascii;
+use std::borrow::Cow;
 
 const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_LEGACY: &str = "index.docker.io";
@@ -186,21 +187,25 @@ impl<'s> Parts<'s> {
 
     /// The repository's path segments, `library` first for an official image.
     pub fn segments(&self) -> impl DoubleEndedIterator<Item = &'s str> {
-        let official = self.official.then_some(DOCKER_HUB_OFFICIAL_NAMESPACE);
-        official.into_iter().chain(ascii::split(self.path, b'/'))
+        path_segments(self.official, self.path)
     }
 
-    /// The registry as the runtime names it: `docker.io` for Docker Hub, other hosts
-    /// lowercased, except one that differs from Docker Hub's only in case, kept as written
-    /// (lowercased, it would read as Docker Hub, which it is not to the runtime).
-    pub fn registry_name(&self) -> std::borrow::Cow<'s, str> {
+    /// The registry host as matching compares it ([`host_key`]); `None` for Docker Hub.
+    pub fn host(&self) -> Option<Cow<'s, str>> {
+        match self.registry {
+            Registry::DockerHub => None,
+            Registry::Host(host) => Some(host_key(host)),
+        }
+    }
+
+    /// The registry as the runtime names it: `docker.io` for Docker Hub, other hosts as
+    /// matching compares them, except one that differs from Docker Hub's only in case, kept
+    /// as written (lowercased, it would read as Docker Hub, which it is not to the runtime).
+    pub fn registry_name(&self) -> Cow<'s, str> {
         match self.registry {
             Registry::DockerHub => DOCKER_HUB.into(),
             Registry::Host(host) if is_docker_hub_in_other_case(host) => host.into(),
-            Registry::Host(host) if host.bytes().any(|c| c.is_ascii_uppercase()) => {
-                host.to_ascii_lowercase().into()
-            }
-            Registry::Host(host) => host.into(),
+            Registry::Host(host) => host_key(host),
         }
     }
 
@@ -212,6 +217,36 @@ impl<'s> Parts<'s> {
             self.path.into()
         }
     }
+}
+
+/// The one normalisation of a registry host, which image references and `exempt_images`
+/// entries both go through before they are compared: lowercase, as host names are
+/// case-insensitive (the Docker Hub rewriting, which applies to the lowercase host only,
+/// has happened in [`parse`] already). Borrowed unless the host has an uppercase letter.
+pub fn host_key(host: &str) -> Cow<'_, str> {
+    if host.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
+}
+
+/// Whether `host`, as written, has the [`host_key`] `key`, without allocating.
+pub fn has_host_key(host: &str, key: &str) -> bool {
+    host.eq_ignore_ascii_case(key)
+}
+
+/// The path segments of a repository written as `path`, `library` first for an official
+/// image, as the runtime reads them.
+pub fn path_segments(official: bool, path: &str) -> impl DoubleEndedIterator<Item = &str> {
+    let official = official.then_some(DOCKER_HUB_OFFICIAL_NAMESPACE);
+    official.into_iter().chain(ascii::split(path, b'/'))
+}
+
+/// Where `part`, a slice of `whole`, lies in it.
+pub fn span_in(whole: &str, part: &str) -> std::ops::Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    start..start + part.len()
 }
 
 /// `Docker.io` and the like: a host that is Docker Hub's but for case.

@@ -101,16 +101,11 @@ impl<'s> ImagePattern<'s> {
                 return Err(problem);
             }
         }
-        let span = |part: &str| {
-            let start = part.as_ptr() as usize - entry.as_ptr() as usize;
-            start..start + part.len()
-        };
-        let host = match parts.registry {
-            Registry::DockerHub => None,
-            Registry::Host(host) if host.bytes().any(|c| c.is_ascii_uppercase()) => {
-                Some(Host::Lowercased(host.to_ascii_lowercase()))
-            }
-            Registry::Host(host) => Some(Host::Written(span(host))),
+        let span = |part: &str| grammar::span_in(entry, part);
+        let host = match (parts.registry, parts.host()) {
+            (Registry::Host(written), Some(Cow::Borrowed(_))) => Some(Host::Written(span(written))),
+            (_, Some(Cow::Owned(key))) => Some(Host::Lowercased(key)),
+            _ => None,
         };
         let rule = match (parts.digest, parts.tag) {
             (Some(digest), _) => ReferenceRule::Digest(span(digest)),
@@ -156,10 +151,7 @@ impl<'s> ImagePattern<'s> {
 
     /// The path segments, `library` of official images first.
     fn segments(&self) -> impl DoubleEndedIterator<Item = &str> {
-        let official = self.official.then_some("library");
-        official
-            .into_iter()
-            .chain(ascii::split(self.text(&self.path), b'/'))
+        grammar::path_segments(self.official, self.text(&self.path))
     }
 
     /// Whether this entry exempts the image.
@@ -280,8 +272,7 @@ impl EntryRegistry {
         match grammar::registry_of(entry) {
             Registry::DockerHub => EntryRegistry::DockerHub,
             Registry::Host(host) if glob::is_literal(host) => {
-                let start = host.as_ptr() as usize - entry.as_ptr() as usize;
-                EntryRegistry::Host(start..start + host.len())
+                EntryRegistry::Host(grammar::span_in(entry, host))
             }
             Registry::Host(_) => EntryRegistry::HostGlob,
         }
@@ -296,7 +287,7 @@ impl EntryRegistry {
             (EntryRegistry::DockerHub, None) => true,
             (EntryRegistry::Host(span), Some(image_host)) => entry
                 .get(span.clone())
-                .is_some_and(|host| host.eq_ignore_ascii_case(image_host)),
+                .is_some_and(|host| grammar::has_host_key(host, image_host)),
             (EntryRegistry::HostGlob, Some(_)) => true,
             _ => false,
         }

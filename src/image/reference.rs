@@ -37,13 +37,7 @@ impl<'a> ImageRef<'a> {
             return Err(ImageRefError::ImageId);
         }
         let parts = grammar::parse(image, Wildcards::Refused)?;
-        let host = match parts.registry {
-            Registry::DockerHub => Cow::Borrowed(""),
-            Registry::Host(host) if host.bytes().any(|c| c.is_ascii_uppercase()) => {
-                Cow::Owned(host.to_ascii_lowercase())
-            }
-            Registry::Host(host) => Cow::Borrowed(host),
-        };
+        let host = parts.host().unwrap_or_default();
         Ok(ImageRef {
             segments: parts.segments().collect(),
             parts,
