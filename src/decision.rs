@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::entries::EntryError;
-use crate::image::ImageVerdict;
+use crate::image::{ImageExemptions, ImageVerdict};
 use crate::limits::{LISTED_DENIED_IMAGES, MAX_DISTINCT_IMAGES};
 use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
@@ -169,8 +169,8 @@ fn verdict_for<'r>(
     for (location, images) in on_host_network {
         match check_images(images, exemptions, location.is_template()) {
             Err(error) => return Verdict::Misconfigured(error.into()),
-            Ok(Ok(used)) => merge_entry_uses(&mut entries, used),
-            Ok(Err(denied)) => rejections.push(Rejection {
+            Ok(PodImagesVerdict::Exempt(used)) => merge_entry_uses(&mut entries, used),
+            Ok(PodImagesVerdict::Denied(denied)) => rejections.push(Rejection {
                 location,
                 images_configured: !exemptions.images.is_empty(),
                 debug_container: request.adds_debug_container(),
@@ -204,9 +204,18 @@ pub struct Denied<'r> {
     pub total: usize,
 }
 
+/// What the images of one pod spec make of it.
+#[derive(Debug)]
+enum PodImagesVerdict<'r> {
+    /// Every image is exempt: by these entries.
+    Exempt(Vec<EntryUse<'r>>),
+    /// These keep the pod from being exempt.
+    Denied(Denied<'r>),
+}
+
 /// The pod is exempt through its images only if every one of them is, image volumes
 /// included: one image that is not, or is missing or unreadable, and the pod is judged like
-/// any other. The outer error is a refused entry that would have judged an image.
+/// any other. The error is a refused entry that would have judged an image.
 ///
 /// In a template (`in_template`), a container image of only white space is a placeholder
 /// that neither exempts nor blocks: Kubernetes validation lets a pod template, and only a
@@ -216,20 +225,15 @@ fn check_images<'r>(
     pod_images: PodImages<'r, 'r>,
     exemptions: &'r Exemptions<'_>,
     in_template: bool,
-) -> Result<Result<Vec<EntryUse<'r>>, Denied<'r>>, EntryError> {
+) -> Result<PodImagesVerdict<'r>, EntryError> {
     let images = &exemptions.images;
     if images.is_empty() {
-        return Ok(Err(Denied::default()));
+        return Ok(PodImagesVerdict::Denied(Denied::default()));
     }
     let mut exempt = EntryTally::default();
     let mut denied = Denied::default();
     let mut any_container = false;
-    // Pods repeat images (replicas of a sidecar, every container of a fleet): each distinct
-    // image is judged once. std's keyed hash, since the images come from the request and a
-    // hash they could collide would make every look-up a scan; its key costs a host call,
-    // so a pod of one image does without.
-    let mut judged: Option<HashMap<&'r [u8], ImageVerdict>> =
-        (pod_images.iter().nth(1).is_some()).then(HashMap::new);
+    let mut distinct = DistinctImages::of(pod_images);
     for pod_image in pod_images.iter() {
         let written: &'r [u8] = pod_image.image.map_or(&[][..], |text| &text.0);
         if in_template && pod_image.field.is_container() && is_placeholder(written) {
@@ -239,28 +243,13 @@ fn check_images<'r>(
         let problem = if written.is_empty() {
             ImageProblem::Missing
         } else {
-            let verdict = match judged.as_mut() {
-                Some(judged) => {
-                    let full = judged.len() >= MAX_DISTINCT_IMAGES;
-                    match judged.entry(written) {
-                        Entry::Occupied(known) => Some(known.get().clone()),
-                        Entry::Vacant(_) if full => None,
-                        Entry::Vacant(slot) => Some(slot.insert(images.verdict(written)?).clone()),
-                    }
-                }
-                None => Some(images.verdict(written)?),
-            };
-            match verdict {
+            match distinct.verdict(written, images)? {
                 // Past the bound: not judged, so not exempt.
                 None => ImageProblem::NotChecked,
-                Some(ImageVerdict::Exempt(index)) => match images.entry(index) {
-                    Some(entry) => {
-                        exempt.add(index, entry, || text(pod_image.image));
-                        continue;
-                    }
-                    // Not reachable: the index came from these entries. Fail closed.
-                    None => ImageProblem::NotExempt,
-                },
+                Some(ImageVerdict::Exempt { index, entry }) => {
+                    exempt.add(index, entry, || text(pod_image.image));
+                    continue;
+                }
                 Some(ImageVerdict::NotExempt) => ImageProblem::NotExempt,
                 Some(ImageVerdict::ShortName) => ImageProblem::ShortName,
                 // Text that is not UTF-8 cannot be an image; it is reported as missing.
@@ -280,10 +269,45 @@ fn check_images<'r>(
     }
     // A pod without containers has no images to vouch for it.
     Ok(if denied.total == 0 && any_container {
-        Ok(exempt.uses)
+        PodImagesVerdict::Exempt(exempt.uses)
     } else {
-        Err(denied)
+        PodImagesVerdict::Denied(denied)
     })
+}
+
+/// The verdicts on a pod's images, each distinct image judged once, and no more than
+/// [`MAX_DISTINCT_IMAGES`] of them. Pods repeat images (replicas of a sidecar, every
+/// container of a fleet). std's keyed hash, since the images come from the request and a
+/// hash they could collide would make every look-up a scan; its key costs a host call, so a
+/// pod of one image does without.
+struct DistinctImages<'r> {
+    judged: Option<HashMap<&'r [u8], ImageVerdict<'r>>>,
+}
+
+impl<'r> DistinctImages<'r> {
+    fn of(pod_images: PodImages<'r, 'r>) -> Self {
+        DistinctImages {
+            judged: pod_images.iter().nth(1).is_some().then(HashMap::new),
+        }
+    }
+
+    /// The verdict on the image written as `written`; `None` once the pod has named more
+    /// distinct images than are judged.
+    fn verdict(
+        &mut self,
+        written: &'r [u8],
+        images: &'r ImageExemptions<'_>,
+    ) -> Result<Option<ImageVerdict<'r>>, EntryError> {
+        let Some(judged) = self.judged.as_mut() else {
+            return images.verdict(written).map(Some);
+        };
+        let full = judged.len() >= MAX_DISTINCT_IMAGES;
+        Ok(match judged.entry(written) {
+            Entry::Occupied(known) => Some(known.get().clone()),
+            Entry::Vacant(_) if full => None,
+            Entry::Vacant(slot) => Some(slot.insert(images.verdict(written)?).clone()),
+        })
+    }
 }
 
 /// The entries that exempt one pod spec's containers, each once, in the order first used.

@@ -69,11 +69,6 @@ impl<'s, T: Entry<'s>> Entries<'s, T> {
             .map(|(index, (text, _))| (index, text.as_ref()))
     }
 
-    /// The text of the entry at `index`, as written.
-    pub fn text(&self, index: usize) -> Option<&str> {
-        self.entries.get(index).map(|(text, _)| text.as_ref())
-    }
-
     /// The entry at `index`, checked; `None` past the end of the list.
     pub fn checked(&self, index: usize) -> Option<Result<&T, EntryError>> {
         let (text, checked) = self.entries.get(index)?;

@@ -230,7 +230,10 @@ mod tests {
         );
         assert_eq!(
             ex.images.verdict(b"quay.io/cilium/cilium:v1.15"),
-            Ok(crate::image::ImageVerdict::Exempt(1))
+            Ok(crate::image::ImageVerdict::Exempt {
+                index: 1,
+                entry: "quay.io/cilium/*"
+            })
         );
     }
 
@@ -244,7 +247,10 @@ mod tests {
         let ex = Exemptions::checked(settings.as_bytes()).unwrap();
         let verdict = ex.images.verdict(b"nginx:1.27");
         assert_eq!(
-            verdict == Ok(crate::image::ImageVerdict::Exempt(0)),
+            matches!(
+                verdict,
+                Ok(crate::image::ImageVerdict::Exempt { index: 0, .. })
+            ),
             exempt,
             "{settings}: {verdict:?}"
         );

@@ -22,9 +22,12 @@ pub enum ShortNames {
 
 /// What an image, as written in the pod, was judged to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageVerdict {
-    /// Exempt by the entry at this index of the settings list (see [`ImageExemptions::entry`]).
-    Exempt(usize),
+pub enum ImageVerdict<'e> {
+    /// Exempt by the entry at `index` of the settings list, written as `entry`.
+    Exempt {
+        index: usize,
+        entry: &'e str,
+    },
     NotExempt,
     /// Written without a registry host, under `short_names: not-exempt`.
     ShortName,
@@ -63,14 +66,9 @@ impl<'s> ImageExemptions<'s> {
         self.entries.is_empty()
     }
 
-    /// The entry at `index` of the settings list, as written.
-    pub fn entry(&self, index: usize) -> Option<&str> {
-        self.entries.text(index)
-    }
-
     /// Judges the image written as `image` (the raw bytes of the pod's `image` field), or
     /// says which refused entry stood in the way.
-    pub fn verdict(&self, image: &[u8]) -> Result<ImageVerdict, EntryError> {
+    pub fn verdict(&self, image: &[u8]) -> Result<ImageVerdict<'_>, EntryError> {
         let Ok(text) = std::str::from_utf8(image) else {
             return Ok(ImageVerdict::NotText);
         };
@@ -93,7 +91,7 @@ impl<'s> ImageExemptions<'s> {
             }
             if let Some(checked) = self.entries.checked(index) {
                 if checked?.matches(&parsed) {
-                    return Ok(ImageVerdict::Exempt(index));
+                    return Ok(ImageVerdict::Exempt { index, entry });
                 }
             }
         }
@@ -132,12 +130,12 @@ mod tests {
             assert!(
                 matches!(
                     exemptions(&entries).verdict(image.as_bytes()),
-                    Ok(ImageVerdict::Exempt(_))
+                    Ok(ImageVerdict::Exempt { .. })
                 ),
                 "{image}"
             );
         }
-        for (image, entry) in [
+        for (image, index) in [
             ("docker.io/library/nginx:1.27", 0),
             ("docker.io/cilium/cilium:v1.15.1", 1),
             ("quay.io/cilium/cilium:v1.15.1", 2),
@@ -145,7 +143,10 @@ mod tests {
         ] {
             assert_eq!(
                 ex.verdict(image.as_bytes()),
-                Ok(ImageVerdict::Exempt(entry)),
+                Ok(ImageVerdict::Exempt {
+                    index,
+                    entry: entries[index]
+                }),
                 "{image}"
             );
         }
@@ -162,7 +163,7 @@ mod tests {
             "quay.io/cilium/cilium",
         ]);
         let found = |image: &str| match ex.verdict(image.as_bytes()) {
-            Ok(ImageVerdict::Exempt(index)) => ex.entry(index).map(str::to_owned),
+            Ok(ImageVerdict::Exempt { entry, .. }) => Some(entry.to_owned()),
             _ => None,
         };
         assert_eq!(found("nginx:1.27").as_deref(), Some("nginx:1.27"));
@@ -182,10 +183,18 @@ mod tests {
         let ex = exemptions(&["quay.io/cilium/*", "nginx:1.27"]);
         assert_eq!(
             ex.verdict(b"quay.io/cilium/cilium:v1"),
-            Ok(ImageVerdict::Exempt(0))
+            Ok(ImageVerdict::Exempt {
+                index: 0,
+                entry: "quay.io/cilium/*"
+            })
         );
-        assert_eq!(ex.entry(0), Some("quay.io/cilium/*"));
-        assert_eq!(ex.verdict(b"nginx:1.27"), Ok(ImageVerdict::Exempt(1)));
+        assert_eq!(
+            ex.verdict(b"nginx:1.27"),
+            Ok(ImageVerdict::Exempt {
+                index: 1,
+                entry: "nginx:1.27"
+            })
+        );
         assert_eq!(ex.verdict(b"nginx:1.28"), Ok(ImageVerdict::NotExempt));
         assert!(matches!(
             ex.verdict(b"Bad Image"),
@@ -202,7 +211,13 @@ mod tests {
     #[test]
     fn several_entries_for_one_repository_are_all_tried() {
         let ex = exemptions(&["nginx:1.26", "nginx:1.27"]);
-        assert_eq!(ex.verdict(b"nginx:1.27"), Ok(ImageVerdict::Exempt(1)));
+        assert_eq!(
+            ex.verdict(b"nginx:1.27"),
+            Ok(ImageVerdict::Exempt {
+                index: 1,
+                entry: "nginx:1.27"
+            })
+        );
         assert_eq!(ex.verdict(b"nginx:1.25"), Ok(ImageVerdict::NotExempt));
     }
 
@@ -281,7 +296,10 @@ mod tests {
             let eager = valid
                 .iter()
                 .position(|e| e.parse::<ImagePattern>().is_ok_and(|p| p.matches(&parsed)))
-                .map_or(ImageVerdict::NotExempt, ImageVerdict::Exempt);
+                .map_or(ImageVerdict::NotExempt, |index| ImageVerdict::Exempt {
+                    index,
+                    entry: valid[index].as_str(),
+                });
             proptest::prop_assert_eq!(lazy.verdict(image.as_bytes()), Ok(eager));
             for entry in &valid {
                 if entry.parse::<ImagePattern>().is_ok_and(|p| p.matches(&parsed)) {
