@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The compiled policy, run as `kwctl run` runs it: the scenarios of test_data/scenarios.json
-# (which tests/scenarios.rs runs natively), the bypass corpus, settings, examples and release.
+# and the settings cases of test_data/settings.json (which tests/scenarios.rs and
+# tests/settings_table.rs run natively), the bypass corpus, examples and release.
 #
 #   make e2e-tests                                   # kwctl if installed, else tools/runner
 #   KWCTL=kwctl POLICY=annotated-policy.wasm bats e2e.bats
@@ -156,84 +157,44 @@ check_scenario() {
 # ---------------------------------------------------------------------------------------------
 # Settings: kwctl refuses invalid settings before any request, naming the key or the entry.
 
-@test "an image ID entry is refused by validate_settings" {
+# check_settings_case INDEX: run case INDEX of test_data/settings.json and print what is wrong
+# with the answer, one line each; print nothing when it is as the table says.
+check_settings_case() {
+	local table=test_data/settings.json at=$1 case settings phrase
+	case=$(jq -c ".cases[$at]" "$table")
+	settings=$(jq -c .settings <<<"$case")
 	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
-		--settings-json '{"exempt_images": ["sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'exempt_images[0]' 'is an image ID'
+		--settings-json "$settings" "$POLICY"
+	if [ "$(jq .valid <<<"$case")" = true ]; then
+		[ "$status" -eq 0 ] || echo "refused: $stderr"
+		return
+	fi
+	[ "$status" -eq 1 ] || { echo "accepted (exit status $status)"; return; }
+	[[ $stderr == *"Provided settings are not valid"* ]] || echo "not refused as settings: $stderr"
+	# kwctl prints the message as a quoted string: its quotes escaped.
+	while IFS= read -r phrase; do
+		phrase=${phrase//\"/\\\"}
+		[ -z "$phrase" ] || [[ $stderr == *"$phrase"* ]] || echo "lacks: $phrase"
+	done < <(jq -r '(.contains // [])[]' <<<"$case")
+	while IFS= read -r phrase; do
+		phrase=${phrase//\"/\\\"}
+		[ -z "$phrase" ] || [[ $stderr != *"$phrase"* ]] || echo "names: $phrase"
+	done < <(jq -r '(.lacks // [])[]' <<<"$case")
 }
 
-@test "settings with a misspelt key (exempt_namespace) are refused and the key named" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespace": ["kube-system"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'unknown field `exempt_namespace`'
-}
-
-@test "a bare * namespace entry is refused" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespaces": ["*"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_namespaces[0]' 'matches every namespace'
-}
-
-@test "a bare * image entry is refused" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_images": ["*"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_images[0]' 'matches every image'
-}
-
-@test "a bare ** image entry is refused" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_images": ["**"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_images[0]' '**' 'matches every image'
-}
-
-@test "an uppercase namespace entry is refused and named" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespaces": ["ok", "Kube-System"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_namespaces[1]' 'Kube-System' "contains 'K'"
-}
-
-@test "an empty namespace entry is refused" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespaces": [""]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_namespaces[0]' 'is empty'
-}
-
-@test "a namespace entry longer than 63 characters is refused" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json "{\"exempt_namespaces\": [\"$(printf 'a%.0s' {1..64})\"]}" "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_namespaces[0]' 'longer than the 63'
-}
-
-@test "an invalid image entry is refused and named" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_images": ["nginx", "Nginx:latest"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_images[1]' 'Nginx:latest' 'is not a valid image reference or pattern'
-}
-
-@test "a string where a list is expected is refused and the key named" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_images": "nginx"}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_images' 'invalid type: string' 'expected a sequence'
-}
-
-@test "short_names other than docker-hub or not-exempt is refused, naming the key and both values" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"short_names": "crio"}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'short_names' 'crio' '\"docker-hub\" (the default) or \"not-exempt\"'
-}
-
-@test "a number among namespace entries is refused and its index named" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespaces": ["a", 5]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'Provided settings are not valid' 'exempt_namespaces[1]' 'invalid type: integer'
-}
-
-@test "every refused entry is reported at once, and only those" {
-	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network.json --settings-json '{"exempt_namespaces": ["*"], "exempt_images": ["", "ok", "**"]}' "$POLICY"
-	[ "$status" -eq 1 ]
-	contains "$stderr" 'exempt_namespaces[0]' 'exempt_images[0]' 'exempt_images[2]'
-	lacks "$stderr" 'exempt_images[1]'
+@test "every case of test_data/settings.json is answered as the table says" {
+	local count at problems failed=0
+	count=$(jq '.cases | length' test_data/settings.json)
+	[ "$count" -ge 20 ]
+	for ((at = 0; at < count; at++)); do
+		problems=$(check_settings_case "$at")
+		if [ -n "$problems" ]; then
+			echo "$(jq -r ".cases[$at].name" test_data/settings.json):"
+			sed 's/^/  /' <<<"$problems"
+			failed=$((failed + 1))
+		fi
+	done
+	[ "$failed" -eq 0 ]
 }
 
 @test "null lists (as Helm writes an emptied list) are valid and exempt nothing" {
