@@ -17,8 +17,6 @@ use serde_json::{json, Value};
 const MEGABYTE: usize = 1 << 20;
 /// Far above serde_json's recursion limit of 128.
 const DEEP: usize = 10_000;
-/// Generous: each case takes milliseconds; this only catches a hang or a quadratic blow-up.
-const BUDGET: Duration = Duration::from_secs(10);
 
 fn daemonset(host_network: bool, containers: Value) -> Value {
     json!({
@@ -39,11 +37,9 @@ fn one_container() -> Value {
 }
 
 fn judge_text(request: &str, settings: &str) -> ValidationResponse {
+    // No absolute time is asserted: growth is bounded below, as a ratio of medians.
     let payload = format!(r#"{{"request": {request}, "settings": {settings}}}"#);
-    let started = Instant::now();
-    let response = evaluate(payload.as_bytes());
-    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
-    response
+    evaluate(payload.as_bytes())
 }
 
 fn judge(request: &Value, settings: &str) -> ValidationResponse {

@@ -114,6 +114,20 @@ fn one_version_everywhere() {
             "{name}: {module}"
         );
     }
+    // The README's module URLs and the release it downloads the audit tool from.
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    let mut named = 0;
+    for marker in ["policies/host-network:v", "VERSION=v"] {
+        for (at, _) in readme.match_indices(marker) {
+            let version: String = readme[at + marker.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            assert_eq!(version, VERSION, "README.md: {marker}{version}");
+            named += 1;
+        }
+    }
+    assert!(named >= 3, "README.md names the version {named} times");
 }
 
 #[test]

@@ -46,9 +46,9 @@
 //!   matching as any number of segments. A digest never has wildcards.
 //!
 //! Why not `oci_spec::distribution::Reference`: it matches a large regular expression,
-//! which brings the `regex` crate and its Unicode tables into the wasm (policy.wasm went
-//! from 1.46 MB with it to well under the 500 KB budget without it) and costs a regex
-//! search per image on the request path. `oci-spec` stays the reference implementation:
+//! which brings the `regex` crate and its Unicode tables into the wasm (about three times
+//! the module's size; docs/performance.md has the figures) and costs a regex search per
+//! image on the request path. `oci-spec` stays the reference implementation:
 //! the tests check that both agree on what is valid and how it is split, except where
 //! marked above.
 //!
