@@ -22,8 +22,10 @@ mod view;
 mod workload;
 
 // The public surface: the two waPC functions as plain functions, for the native tests and
-// the fuzz targets, and what they check the policy against. Everything else is private, so
-// the compiler finds what nothing uses.
+// the fuzz targets, and the bounds. What tests check the policy against is behind the
+// `test-support` feature; everything else is private, so the compiler finds what nothing
+// uses.
+#[cfg(feature = "test-support")]
 pub use image::{ImagePattern, ImageRef};
 // What `runner audit` reads of each object, by the decision's own walk and grammar.
 #[cfg(not(target_family = "wasm"))]
@@ -32,6 +34,7 @@ pub use limits::{
     LISTED_DENIED_IMAGES, LISTED_WARNING_ENTRIES, MAX_DISTINCT_IMAGES, MAX_ENTRIES,
     MAX_REFERENCE_LEN,
 };
+#[cfg(feature = "test-support")]
 pub use workload::ImageField;
 
 use std::collections::HashMap;

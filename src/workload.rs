@@ -210,6 +210,8 @@ pub enum ImageField {
 }
 
 impl ImageField {
+    /// Every field, for the tests that check the README and the walk name each.
+    #[cfg(any(test, feature = "test-support"))]
     pub const ALL: [ImageField; 4] = [
         ImageField::Containers,
         ImageField::InitContainers,
@@ -218,6 +220,7 @@ impl ImageField {
     ];
 
     /// Where in the pod spec the image is written.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn path(self) -> &'static str {
         match self {
             ImageField::Containers => "containers[].image",

@@ -132,6 +132,7 @@ impl<'s> ImagePattern<'s> {
     }
 
     /// The entry as the administrator wrote it.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn as_str(&self) -> &str {
         &self.source
     }

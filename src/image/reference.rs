@@ -83,6 +83,9 @@ impl<'a> ImageRef<'a> {
     }
 }
 
+// Two spellings of one image compare equal: what the properties check of the normalisation.
+// The decision compares hosts and segments instead.
+#[cfg(any(test, feature = "test-support"))]
 impl PartialEq for ImageRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.registry() == other.registry()
