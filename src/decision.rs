@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use crate::entries::EntryError;
 use crate::image::{ImageExemptions, ImageVerdict};
 use crate::limits::{LISTED_DENIED_IMAGES, MAX_DISTINCT_IMAGES};
-use crate::request::{creates_no_pod, pod_spec_unchanged, AdmissionRequest};
+use crate::request::{creates_no_pod, AdmissionRequest};
 use crate::settings::{Exemptions, LazyExemptions, SettingsError};
+use crate::update::pod_spec_unchanged;
 use crate::view::LazyText;
 use crate::workload::{ImageField, PodImages, PodSpecLocation};
 

@@ -18,6 +18,7 @@ mod messages;
 mod namespace;
 mod request;
 mod settings;
+mod update;
 mod view;
 mod workload;
 
