@@ -75,8 +75,8 @@ $(FLOOR): $(FLOOR_SOURCES) | wasm-target
 
 .PHONY: runner
 runner: ## Build the native waPC host that runs policy.wasm like kwctl
-	@test -x $(RUNNER) || echo "note: building the runner (wasmtime) from source: about 11 minutes on 2 cores the first time. make run and make e2e-tests use kwctl instead when it is on PATH." >&2
-	$(CARGO) build --release -p runner
+	@test -x $(RUNNER) || echo "note: building the runner (wasmtime) from source: about 7 minutes on 2 cores the first time. make run and make e2e-tests use kwctl instead when it is on PATH." >&2
+	$(CARGO) build --locked --release -p runner
 
 .PHONY: require-kwctl
 require-kwctl:
@@ -87,13 +87,18 @@ require-kwctl:
 
 # The placeholders replaced, for the module and for Artifact Hub. Phony, because the values
 # come from the command line and the environment, which make cannot date.
+# The author reaches the recipe through the environment, never through the shell's quoting,
+# and is escaped twice: for the double-quoted YAML scalar metadata.yml writes it in, then for
+# sed's replacement. Any name works: O'Brien, "Ops" | Platform & Co.
 .PHONY: rendered-metadata
+rendered-metadata: export RENDER_AUTHOR = $(AUTHOR)
 rendered-metadata:
 	@mkdir -p $(RENDERED)
-	@for file in metadata.yml README.md; do \
+	@author=$$(printf '%s' "$$RENDER_AUTHOR" | sed -e 's/[\\"]/\\&/g' -e 's/[\\|&]/\\&/g'); \
+	for file in metadata.yml README.md; do \
 		sed -e 's|$(PLACEHOLDER_OCI_REPOSITORY)|$(OCI_REPOSITORY)|g' \
 			-e 's|github.com/$(PLACEHOLDER_REPOSITORY)|github.com/$(REPOSITORY)|g' \
-			-e 's|$(PLACEHOLDER_AUTHOR)|$(subst &,\&,$(AUTHOR))|g' \
+			-e "s|$(PLACEHOLDER_AUTHOR)|$$author|g" \
 			"$$file" > $(RENDERED)/"$$file"; \
 	done
 
@@ -153,8 +158,8 @@ fmt-check:
 
 .PHONY: clippy
 clippy: | wasm-target
-	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) -p host-network-policy -p floor --release -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets --release -- -D warnings
+	$(CARGO) clippy --locked --target $(WASM_TARGET) -p host-network-policy -p floor --release -- -D warnings
 
 .PHONY: lint
 lint: fmt-check clippy lint-workflows ## fmt check, clippy -D warnings, workflow linters
@@ -170,7 +175,7 @@ lint-workflows:
 
 .PHONY: unit-tests
 unit-tests: ## cargo test for the whole workspace
-	$(CARGO) test --workspace --release
+	$(CARGO) test --locked --workspace --release
 
 # The fuzz targets are their own crate (cargo-fuzz needs nightly to run them); compiling
 # them here keeps them from rotting.

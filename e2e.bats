@@ -347,6 +347,14 @@ release() {
 	lacks "$embedded" "ghcr.io/example/" "github.com/example/" "maintainers@example.com"
 }
 
+@test "release: any author's name is embedded as written, quotes, bars and ampersands included" {
+	author='O'"'"'Brien "Ops" | Platform & Co \ <ops@acme.test>'
+	release GITHUB_REPOSITORY=acme/host-network-policy AUTHOR="$author"
+	[ "$status" -eq 0 ]
+	embedded=$("$KWCTL" inspect -o json "file://$BATS_TEST_TMPDIR/annotated.wasm")
+	[ "$(jq -r '.annotations["io.kubewarden.policy.author"]' <<<"$embedded")" = "$author" ]
+}
+
 @test "release: a module with the placeholder organisation is refused" {
 	release AUTHOR='Acme Platform <platform@acme.test>'
 	[ "$status" -ne 0 ]

@@ -361,3 +361,25 @@ fn the_release_tests_signs_and_attaches_the_audit_tool_for_each_architecture() {
         "--certificate-identity \"https://github.com/example/host-network-policy/.github/workflows/release.yml@refs/tags/$VERSION\""
     ));
 }
+
+#[test]
+fn every_workflow_job_has_a_timeout_and_a_prerelease_is_never_latest() {
+    for workflow in [".github/workflows/ci.yml", ".github/workflows/release.yml"] {
+        let jobs = yaml(workflow)["jobs"].as_mapping().unwrap().clone();
+        for (name, job) in jobs {
+            let minutes = job["timeout-minutes"].as_u64();
+            assert!(
+                minutes.is_some_and(|m| (1..=90).contains(&m)),
+                "{workflow}: job {name:?} has timeout-minutes {minutes:?}"
+            );
+        }
+    }
+    let release = steps_text(&yaml(".github/workflows/release.yml")["jobs"]["github-release"]);
+    assert!(
+        release.contains("prerelease: ${{ contains(github.ref_name, '-') }}"),
+        "{release}"
+    );
+    let renovate: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("renovate.json")).unwrap()).unwrap();
+    assert!(renovate["minimumReleaseAge"].is_string(), "renovate.json");
+}
