@@ -383,3 +383,35 @@ fn every_workflow_job_has_a_timeout_and_a_prerelease_is_never_latest() {
         serde_json::from_str(&std::fs::read_to_string(path("renovate.json")).unwrap()).unwrap();
     assert!(renovate["minimumReleaseAge"].is_string(), "renovate.json");
 }
+
+#[test]
+fn the_release_verifies_what_it_signed_as_the_readme_tells_operators_to() {
+    let publish = steps_text(&yaml(".github/workflows/release.yml")["jobs"]["publish"]);
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    // The module: kwctl verify with the repository's owner and name.
+    assert!(
+        publish.contains("kwctl verify --github-owner \"${OWNER}\" --github-repo \"${REPO}\""),
+        "{publish}"
+    );
+    assert!(readme.contains("kwctl verify --github-owner OWNER --github-repo host-network-policy"));
+    let signed = publish.find("cosign sign --yes").unwrap();
+    let verified = publish.find("kwctl verify").unwrap();
+    assert!(
+        signed < verified,
+        "the module is verified before it is signed"
+    );
+    // The audit tools: the identity the README names is the one the workflow checks.
+    assert!(publish.contains(
+        "--certificate-identity \"https://github.com/${GITHUB_REPOSITORY}/.github/workflows/release.yml@${GITHUB_REF}\""
+    ));
+    // A verification config policy-server can use, for this repository.
+    let config = readme
+        .split("# verification-config.yml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README gives a verification config");
+    let config: Value = serde_yaml::from_str(config).unwrap();
+    assert_eq!(config["apiVersion"], "v1");
+    assert_eq!(config["allOf"][0]["kind"], "githubAction");
+    assert_eq!(config["allOf"][0]["repo"], "host-network-policy");
+}
