@@ -133,13 +133,40 @@ print-oci-repository:
 	@echo '$(OCI_REPOSITORY)'
 
 .PHONY: release-dry-run
-release-dry-run: ## The release's build, annotate and check steps for a sample repository
+release-dry-run: ## The release's build, annotate and check steps, and the artifacthub branch's files with kwctl, for a sample repository
 	$(MAKE) --no-print-directory release-check REPOSITORY=$(or $(GITHUB_REPOSITORY),acme/host-network-policy) \
 		AUTHOR='$(if $(filter $(PLACEHOLDER_AUTHOR),$(AUTHOR)),Acme Platform Team <platform@acme.test>,$(AUTHOR))'
+	@if command -v kwctl >/dev/null; then \
+		$(MAKE) --no-print-directory artifacthub-files REPOSITORY=$(or $(GITHUB_REPOSITORY),acme/host-network-policy) \
+			AUTHOR='$(if $(filter $(PLACEHOLDER_AUTHOR),$(AUTHOR)),Acme Platform Team <platform@acme.test>,$(AUTHOR))'; \
+	else \
+		echo "kwctl is not on PATH: the artifacthub branch's files (make artifacthub-files) were not rendered"; \
+	fi
 
 .PHONY: push
 push: release-check | require-kwctl ## Push to registry://$(OCI_REPOSITORY):v$(VERSION) (needs kwctl)
 	kwctl push $(ANNOTATED) registry://$(OCI_REPOSITORY):v$(VERSION)
+
+# The files Artifact Hub reads, for the repository and author of a release: the package
+# kwctl generates from the rendered metadata, the rendered README beside it (Artifact Hub
+# shows a README.md found next to artifacthub-pkg.yml), and the repository metadata. The
+# release commits them to the `artifacthub` branch once the module is pushed, signed and
+# verified, so Artifact Hub never indexes a version before its signed artifact exists.
+ARTIFACTHUB_DIR ?= target/artifacthub
+.PHONY: artifacthub-files
+artifacthub-files: rendered-metadata questions-ui.yml | require-kwctl ## Render the artifacthub branch's files into ARTIFACTHUB_DIR (needs kwctl)
+	@mkdir -p $(ARTIFACTHUB_DIR)
+	kwctl scaffold artifacthub --metadata-path $(RENDERED)/metadata.yml \
+		--questions-path questions-ui.yml --output $(ARTIFACTHUB_DIR)/artifacthub-pkg.yml
+	cp $(RENDERED)/README.md $(ARTIFACTHUB_DIR)/README.md
+	cp artifacthub-repo.yml $(ARTIFACTHUB_DIR)/artifacthub-repo.yml
+	@for placeholder in '$(PLACEHOLDER_OCI_REPOSITORY)' 'github.com/$(PLACEHOLDER_REPOSITORY)' '$(PLACEHOLDER_AUTHOR)' 'maintainers@example.com'; do \
+		if grep -rqF "$$placeholder" $(ARTIFACTHUB_DIR); then \
+			echo "error: $(ARTIFACTHUB_DIR) still names the placeholder '$$placeholder': set GITHUB_REPOSITORY (or REPOSITORY) and AUTHOR." >&2; \
+			exit 1; \
+		fi; \
+	done
+	@echo "$(ARTIFACTHUB_DIR): artifacthub-pkg.yml, README.md, artifacthub-repo.yml for $(REPOSITORY), no placeholder"
 
 .PHONY: artifacthub-pkg.yml
 # kwctl 1.23 and later read the version from metadata.yml (io.kubewarden.policy.version), which

@@ -355,6 +355,22 @@ release() {
 	[ "$(jq -r '.annotations["io.kubewarden.policy.author"]' <<<"$embedded")" = "$author" ]
 }
 
+@test "release: the artifacthub branch's files name the release's repository, as kwctl generates them" {
+	"$KWCTL" scaffold artifacthub --help >/dev/null 2>&1 || skip "needs kwctl (ci.yml's e2e-kwctl job has it)"
+	local dir=$BATS_TEST_TMPDIR/artifacthub rendered=$BATS_TEST_TMPDIR/rendered
+	run --separate-stderr make -s --no-print-directory artifacthub-files ARTIFACTHUB_DIR="$dir" \
+		RENDERED="$rendered" GITHUB_REPOSITORY=acme/host-network-policy AUTHOR='Acme Platform <platform@acme.test>'
+	[ "$status" -eq 0 ]
+	[ -f "$dir/artifacthub-pkg.yml" ] && [ -f "$dir/README.md" ] && [ -f "$dir/artifacthub-repo.yml" ]
+	contains "$(cat "$dir/artifacthub-pkg.yml")" "image: ghcr.io/acme/policies/host-network:v" "Acme Platform"
+	contains "$(cat "$dir/README.md")" "registry://ghcr.io/acme/policies/host-network:v"
+	lacks "$(cat "$dir"/*)" "ghcr.io/example/" "github.com/example/" "maintainers@example.com"
+	# What kwctl generates from the same metadata, but for its timestamp.
+	"$KWCTL" scaffold artifacthub --metadata-path "$rendered/metadata.yml" --questions-path questions-ui.yml \
+		--output "$BATS_TEST_TMPDIR/expected.yml"
+	diff <(grep -v '^createdAt:' "$BATS_TEST_TMPDIR/expected.yml") <(grep -v '^createdAt:' "$dir/artifacthub-pkg.yml")
+}
+
 @test "release: a module with the placeholder organisation is refused" {
 	release AUTHOR='Acme Platform <platform@acme.test>'
 	[ "$status" -ne 0 ]

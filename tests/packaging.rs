@@ -415,3 +415,32 @@ fn the_release_verifies_what_it_signed_as_the_readme_tells_operators_to() {
     assert_eq!(config["allOf"][0]["kind"], "githubAction");
     assert_eq!(config["allOf"][0]["repo"], "host-network-policy");
 }
+
+#[test]
+fn artifact_hub_hears_of_a_release_only_once_it_is_pushed_signed_and_verified() {
+    let workflow = yaml(".github/workflows/release.yml");
+    let jobs = &workflow["jobs"];
+    // The committed artifacthub-pkg.yml names the placeholder organisation: no job may
+    // require it to be the release's, or the first tag could never pass.
+    assert!(
+        jobs["artifacthub"].is_null(),
+        "a job still checks the committed artifacthub-pkg.yml"
+    );
+    let branch = &jobs["artifacthub-branch"];
+    assert!(needs(branch).contains(&"publish"));
+    assert_eq!(branch["permissions"]["contents"], "write");
+    let steps = steps_text(branch);
+    assert!(steps.contains("make artifacthub-files"), "{steps}");
+    assert!(steps.contains("HEAD:refs/heads/${branch}"), "{steps}");
+    assert!(needs(&jobs["github-release"]).contains(&"artifacthub-branch"));
+    // And publish verifies before the branch job can start.
+    let publish = steps_text(&jobs["publish"]);
+    assert!(publish.contains("kwctl verify"), "{publish}");
+    let makefile = std::fs::read_to_string(path("Makefile")).unwrap();
+    for file in ["artifacthub-pkg.yml", "README.md", "artifacthub-repo.yml"] {
+        assert!(
+            makefile.contains(&format!("$(ARTIFACTHUB_DIR)/{file}")),
+            "make artifacthub-files does not write {file}"
+        );
+    }
+}
