@@ -330,13 +330,16 @@ settings_of() {
 # ---------------------------------------------------------------------------------------------
 # Release: the module published names the repository it comes from, never the placeholder, and
 # the OCI URL it embeds is the one it is pushed to. These run the Makefile's release steps with
-# the annotated module and the rendered metadata kept in the test's own directory.
+# the annotated module and the rendered metadata kept in the test's own directory; tagged
+# `release`, so that the release can run every other test against the module it pushed
+# (`bats --filter-tags '!release'`), where there is no source tree to build.
 
 release() {
 	run --separate-stderr make -s --no-print-directory release-check \
 		ANNOTATED="$BATS_TEST_TMPDIR/annotated.wasm" RENDERED="$BATS_TEST_TMPDIR/rendered" "$@"
 }
 
+# bats test_tags=release
 @test "release: the annotated module names the release's repository and is pushed where it says" {
 	release GITHUB_REPOSITORY=Acme-Corp/host-network-policy AUTHOR='Acme Platform <platform@acme.test>'
 	[ "$status" -eq 0 ]
@@ -347,6 +350,7 @@ release() {
 	lacks "$embedded" "ghcr.io/example/" "github.com/example/" "maintainers@example.com"
 }
 
+# bats test_tags=release
 @test "release: any author's name is embedded as written, quotes, bars and ampersands included" {
 	author='O'"'"'Brien "Ops" | Platform & Co \ <ops@acme.test>'
 	release GITHUB_REPOSITORY=acme/host-network-policy AUTHOR="$author"
@@ -355,6 +359,7 @@ release() {
 	[ "$(jq -r '.annotations["io.kubewarden.policy.author"]' <<<"$embedded")" = "$author" ]
 }
 
+# bats test_tags=release
 @test "release: the artifacthub branch's files name the release's repository, as kwctl generates them" {
 	"$KWCTL" scaffold artifacthub --help >/dev/null 2>&1 || skip "needs kwctl (ci.yml's e2e-kwctl job has it)"
 	local dir=$BATS_TEST_TMPDIR/artifacthub rendered=$BATS_TEST_TMPDIR/rendered
@@ -371,18 +376,21 @@ release() {
 	diff <(grep -v '^createdAt:' "$BATS_TEST_TMPDIR/expected.yml") <(grep -v '^createdAt:' "$dir/artifacthub-pkg.yml")
 }
 
+# bats test_tags=release
 @test "release: a module with the placeholder organisation is refused" {
 	release AUTHOR='Acme Platform <platform@acme.test>'
 	[ "$status" -ne 0 ]
 	contains "$stderr" "still names the placeholder 'ghcr.io/example/policies/host-network'" "GITHUB_REPOSITORY"
 }
 
+# bats test_tags=release
 @test "release: a module with the placeholder author is refused" {
 	release GITHUB_REPOSITORY=acme/host-network-policy
 	[ "$status" -ne 0 ]
 	contains "$stderr" "still names the placeholder 'Host Network Policy maintainers <maintainers@example.com>'" "AUTHOR"
 }
 
+# bats test_tags=release
 @test "release: a module annotated for one repository is not pushed to another" {
 	release GITHUB_REPOSITORY=acme/host-network-policy AUTHOR='A <a@acme.test>'
 	[ "$status" -eq 0 ]

@@ -444,3 +444,32 @@ fn artifact_hub_hears_of_a_release_only_once_it_is_pushed_signed_and_verified() 
         );
     }
 }
+
+#[test]
+fn the_module_released_is_the_module_tested() {
+    let jobs = &yaml(".github/workflows/release.yml")["jobs"];
+    let build = steps_text(&jobs["build"]);
+    let annotated = build.find("make annotated-policy.wasm").unwrap();
+    let tested = build
+        .find("make -o policy.wasm e2e-tests KWCTL=kwctl POLICY=\"${PWD}/annotated-policy.wasm\"")
+        .expect("the build job runs e2e against the annotated module");
+    assert!(annotated < tested);
+    let publish = steps_text(&jobs["publish"]);
+    let pushed = publish
+        .find("make -o policy.wasm -o annotated-policy.wasm push")
+        .unwrap();
+    let tested = publish
+        .find("POLICY=\"registry://${IMAGE}\" KWCTL=kwctl bats --filter-tags '!release' e2e.bats")
+        .expect("the publish job runs e2e against the pushed reference");
+    assert!(pushed < tested);
+    assert!(needs(&jobs["github-release"]).contains(&"publish"));
+    // Every release test is tagged, so that the run against the registry skips only those.
+    let e2e = std::fs::read_to_string(path("e2e.bats")).unwrap();
+    let release_tests = e2e.matches("@test \"release: ").count();
+    assert!(release_tests >= 5);
+    assert_eq!(
+        e2e.matches("# bats test_tags=release\n@test \"release: ")
+            .count(),
+        release_tests
+    );
+}
