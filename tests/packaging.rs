@@ -473,3 +473,31 @@ fn the_module_released_is_the_module_tested() {
         release_tests
     );
 }
+
+#[test]
+fn the_readme_deploys_the_policy_as_the_examples_do() {
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    let manifest = readme
+        .split("## Deploying")
+        .nth(1)
+        .and_then(|rest| rest.split("```yaml\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's Deploying section has a manifest");
+    let manifest: Value = serde_yaml::from_str(manifest).unwrap();
+    let annotations = &metadata()["annotations"];
+    for key in [
+        "io.kubewarden.policy.category",
+        "io.kubewarden.policy.severity",
+    ] {
+        assert_eq!(
+            manifest["metadata"]["annotations"][key], annotations[key],
+            "README's manifest: {key}"
+        );
+        for (name, example) in examples() {
+            assert_eq!(
+                example["metadata"]["annotations"][key], annotations[key],
+                "{name}: {key}"
+            );
+        }
+    }
+}
