@@ -94,13 +94,14 @@ impl SettingsValidationResponse {
         })
     }
 
-    /// kwctl's error, `{:?}` on the message included (so it is quoted and escaped).
+    /// kwctl's error, the message as the policy wrote it (kwctl 1.35's `run.rs` formats it
+    /// with `{}`).
     pub fn into_result(self) -> Result<()> {
         if self.valid {
             return Ok(());
         }
         Err(anyhow!(
-            "Provided settings are not valid: {:?}",
+            "Provided settings are not valid: {}",
             self.message.unwrap_or_default()
         ))
     }
@@ -325,14 +326,14 @@ mod tests {
     }
 
     #[test]
-    fn invalid_settings_message_is_quoted_like_kwctl() {
+    fn invalid_settings_message_is_printed_as_written_like_kwctl() {
         let response =
             SettingsValidationResponse::from_guest(br#"{"valid":false,"message":"bad \"x\""}"#)
                 .unwrap();
         let error = response.into_result().unwrap_err();
         assert_eq!(
             error.to_string(),
-            r#"Provided settings are not valid: "bad \"x\"""#
+            r#"Provided settings are not valid: bad "x""#
         );
     }
 }
