@@ -73,6 +73,18 @@ lacks() {
 # The scenarios of test_data/scenarios.json (tests/scenarios.rs runs them natively): every
 # behaviour rule, one request each. Every scenario runs, and every failing one is reported.
 
+# check_phrases TEXT ROW: print each phrase of the table row's `contains` that TEXT lacks, and
+# each of its `lacks` that TEXT has; the two tables state phrases the same way.
+check_phrases() {
+	local text=$1 row=$2 phrase
+	while IFS= read -r phrase; do
+		[ -z "$phrase" ] || [[ $text == *"$phrase"* ]] || echo "lacks: $phrase"
+	done < <(jq -r '(.contains // [])[]' <<<"$row")
+	while IFS= read -r phrase; do
+		[ -z "$phrase" ] || [[ $text != *"$phrase"* ]] || echo "contains: $phrase"
+	done < <(jq -r '(.lacks // [])[]' <<<"$row")
+}
+
 # check_scenario INDEX: run scenario INDEX of the table and print what is wrong with the
 # response, one line each; print nothing when it behaves as the table says.
 check_scenario() {
@@ -109,12 +121,7 @@ check_scenario() {
 	fi
 	# contains_when_read_as_written is left out: kwctl parses the request file before the
 	# policy sees it, so repeated keys reach the policy once.
-	while IFS= read -r phrase; do
-		[ -z "$phrase" ] || [[ $text == *"$phrase"* ]] || echo "lacks: $phrase"
-	done < <(jq -r '(.contains // [])[]' <<<"$scenario")
-	while IFS= read -r phrase; do
-		[ -z "$phrase" ] || [[ $text != *"$phrase"* ]] || echo "contains: $phrase"
-	done < <(jq -r '(.lacks // [])[]' <<<"$scenario")
+	check_phrases "$text" "$scenario"
 	while IFS= read -r phrase; do
 		[ -z "$phrase" ] || [ "$(grep -oF -- "$phrase" <<<"$text" | wc -l)" -eq 1 ] || echo "not named once: $phrase"
 	done < <(jq -r '(.once // [])[]' <<<"$scenario")
@@ -160,7 +167,7 @@ check_scenario() {
 # check_settings_case INDEX: run case INDEX of test_data/settings.json and print what is wrong
 # with the answer, one line each; print nothing when it is as the table says.
 check_settings_case() {
-	local table=test_data/settings.json at=$1 case settings phrase
+	local table=test_data/settings.json at=$1 case settings
 	case=$(jq -c ".cases[$at]" "$table")
 	settings=$(jq -c .settings <<<"$case")
 	run --separate-stderr "$KWCTL" run --request-path test_data/pod_host_network_absent.json \
@@ -171,12 +178,7 @@ check_settings_case() {
 	fi
 	[ "$status" -eq 1 ] || { echo "accepted (exit status $status)"; return; }
 	[[ $stderr == *"Provided settings are not valid"* ]] || echo "not refused as settings: $stderr"
-	while IFS= read -r phrase; do
-		[ -z "$phrase" ] || [[ $stderr == *"$phrase"* ]] || echo "lacks: $phrase"
-	done < <(jq -r '(.contains // [])[]' <<<"$case")
-	while IFS= read -r phrase; do
-		[ -z "$phrase" ] || [[ $stderr != *"$phrase"* ]] || echo "names: $phrase"
-	done < <(jq -r '(.lacks // [])[]' <<<"$case")
+	check_phrases "$stderr" "$case"
 }
 
 @test "every case of test_data/settings.json is answered as the table says" {

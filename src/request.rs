@@ -206,18 +206,24 @@ impl Unreadable {
     }
 }
 
+/// A `validate` payload around `request`, a Pod's unless it names its kind: for the tests
+/// of the modules that read requests.
+#[cfg(test)]
+pub fn test_payload(request: serde_json::Value) -> Vec<u8> {
+    let mut request = request;
+    if request.get("kind").is_none() {
+        request["kind"] = serde_json::json!({"group": "", "version": "v1", "kind": "Pod"});
+    }
+    serde_json::to_vec(&serde_json::json!({ "request": request, "settings": {} }))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn payload(request: serde_json::Value) -> Vec<u8> {
-        let mut request = request;
-        if request.get("kind").is_none() {
-            request["kind"] = json!({"group": "", "version": "v1", "kind": "Pod"});
-        }
-        serde_json::to_vec(&json!({ "request": request, "settings": {} })).unwrap()
-    }
+    use super::test_payload as payload;
 
     #[test]
     fn request_namespace_wins_over_object_namespace() {

@@ -91,16 +91,9 @@ fn raw_field<'a>(object: &'a RawValue, key: &str) -> Option<&'a RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::test_payload as payload;
     use crate::workload::WorkloadObject;
     use serde_json::json;
-
-    fn payload(request: serde_json::Value) -> Vec<u8> {
-        let mut request = request;
-        if request.get("kind").is_none() {
-            request["kind"] = json!({"group": "", "version": "v1", "kind": "Pod"});
-        }
-        serde_json::to_vec(&json!({ "request": request, "settings": {} })).unwrap()
-    }
 
     /// The typed walk the decision reads ([`PodSpecLocation::select`]) and the raw walk the
     /// UPDATE rule reads ([`raw_pod_spec`]) find the same pod specs, with the same
