@@ -134,19 +134,26 @@ check_scenario() {
 	fi
 }
 
-@test "every scenario of test_data/scenarios.json behaves as the table says" {
-	local count at problems failed=0
-	count=$(jq '.scenarios | length' test_data/scenarios.json)
-	[ "$count" -ge 50 ]
+# check_table TABLE KEY MINIMUM CHECK LABEL: run CHECK on every row of TABLE's KEY list and
+# report each row with problems, named by the jq expression LABEL; fail if any has one, or if
+# the table has fewer than MINIMUM rows. Lines starting "# text: " are context, not problems.
+check_table() {
+	local table=$1 key=$2 minimum=$3 check=$4 label=$5 count at problems failed=0
+	count=$(jq ".$key | length" "$table")
+	[ "$count" -ge "$minimum" ] || { echo "$table has $count $key, expected at least $minimum"; return 1; }
 	for ((at = 0; at < count; at++)); do
-		problems=$(check_scenario "$at")
+		problems=$("$check" "$at")
 		if grep -v '^# text: ' <<<"$problems" | grep -q .; then
-			echo "$(jq -r ".scenarios[$at] | .rule + \": \" + .name" test_data/scenarios.json):"
+			echo "$(jq -r ".$key[$at] | $label" "$table"):"
 			sed 's/^/  /' <<<"$problems"
 			failed=$((failed + 1))
 		fi
 	done
 	[ "$failed" -eq 0 ]
+}
+
+@test "every scenario of test_data/scenarios.json behaves as the table says" {
+	check_table test_data/scenarios.json scenarios 50 check_scenario '.rule + ": " + .name'
 }
 
 @test "a whole AdmissionReview is handled like the bare request" {
@@ -182,18 +189,7 @@ check_settings_case() {
 }
 
 @test "every case of test_data/settings.json is answered as the table says" {
-	local count at problems failed=0
-	count=$(jq '.cases | length' test_data/settings.json)
-	[ "$count" -ge 20 ]
-	for ((at = 0; at < count; at++)); do
-		problems=$(check_settings_case "$at")
-		if [ -n "$problems" ]; then
-			echo "$(jq -r ".cases[$at].name" test_data/settings.json):"
-			sed 's/^/  /' <<<"$problems"
-			failed=$((failed + 1))
-		fi
-	done
-	[ "$failed" -eq 0 ]
+	check_table test_data/settings.json cases 20 check_settings_case .name
 }
 
 @test "null lists (as Helm writes an emptied list) are valid and exempt nothing" {

@@ -158,33 +158,28 @@ fn run(args: &AuditArgs, cache: &CompilationCache) -> Result<ExitCode> {
         let mut judged = Vec::new();
         for object in objects {
             let (group, version) = object.head.group_version();
-            let covering: Vec<usize> = (0..judges.len())
-                .filter(|&at| {
-                    judges
-                        .get(at)
-                        .is_some_and(|j| j.rules.cover(group, version, object.head.kind()))
-                })
-                .collect();
-            let seeing: Vec<usize> = covering
+            let covers = |judge: &Judge| judge.rules.cover(group, version, object.head.kind());
+            let seeing: Vec<usize> = judges
                 .iter()
-                .copied()
-                .filter(|&at| {
-                    judges.get(at).is_some_and(|j| {
-                        j.scope
+                .enumerate()
+                .filter(|(_, judge)| {
+                    covers(judge)
+                        && judge
+                            .scope
                             .as_ref()
                             .is_none_or(|m| m.sees(object.head.namespace()))
-                    })
                 })
+                .map(|(at, _)| at)
                 .collect();
-            if covering.is_empty() {
+            if !seeing.is_empty() {
+                judged.push((object, seeing));
+            } else if judges.iter().any(covers) {
+                audit.unseen += 1;
+            } else {
                 *audit
                     .not_judged
                     .entry(object.head.kind().to_owned())
                     .or_default() += 1;
-            } else if seeing.is_empty() {
-                audit.unseen += 1;
-            } else {
-                judged.push((object, seeing));
             }
         }
         let keep = Keep {
@@ -337,15 +332,20 @@ impl Finding {
 
     /// How a person names the object: `Deployment default/web`.
     pub fn workload(&self) -> String {
+        format!("{} {}", self.kind, self.namespaced_name())
+    }
+
+    /// `namespace/name`, or the name alone for a cluster-scoped object.
+    pub fn namespaced_name(&self) -> String {
         let name = if self.name.is_empty() {
             "(unnamed)"
         } else {
             &self.name
         };
         if self.namespace.is_empty() {
-            format!("{} {name}", self.kind)
+            name.to_owned()
         } else {
-            format!("{} {}/{name}", self.kind, self.namespace)
+            format!("{}/{name}", self.namespace)
         }
     }
 }

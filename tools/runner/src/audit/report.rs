@@ -27,16 +27,7 @@ impl Verdict {
 }
 
 fn object_name(finding: &Finding) -> String {
-    let name = if finding.name.is_empty() {
-        "(unnamed)"
-    } else {
-        &finding.name
-    };
-    let name = if finding.namespace.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{}/{name}", finding.namespace)
-    };
+    let name = finding.namespaced_name();
     match finding.members.get("Pod") {
         Some(1) => format!("{name} (1 pod)"),
         Some(pods) => format!("{name} ({pods} pods)"),

@@ -57,7 +57,7 @@ fn not_exempt_among<'i>(
 ) -> Result<HashSet<&'i str>> {
     let verdicts = on_every_core(images, progress, |image| -> Result<bool> {
         let probe = probe(image)?;
-        Ok(evaluate(policy, settings, &probe.object()?)?.accepted)
+        Ok(evaluate(policy, settings, &Object::unlocated(&probe)?)?.accepted)
     })?;
     let mut out = HashSet::new();
     for (image, exempt) in images.iter().zip(verdicts) {
@@ -69,10 +69,8 @@ fn not_exempt_among<'i>(
 }
 
 /// A host-network Pod in no namespace whose only image is `image`.
-struct Probe(Box<RawValue>);
-
-fn probe(image: &str) -> Result<Probe> {
-    Ok(Probe(serde_json::value::to_raw_value(&json!({
+fn probe(image: &str) -> Result<Box<RawValue>> {
+    Ok(serde_json::value::to_raw_value(&json!({
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "host-network-audit-probe"},
@@ -80,13 +78,7 @@ fn probe(image: &str) -> Result<Probe> {
             "hostNetwork": true,
             "containers": [{"name": "probe", "image": image}],
         },
-    }))?))
-}
-
-impl Probe {
-    fn object(&self) -> Result<Object<'_>> {
-        Ok(Object::unlocated(&self.0)?)
-    }
+    }))?)
 }
 
 /// Fills every rejected finding's `not_exempt`: its images the policy does not exempt, and
