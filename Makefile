@@ -13,19 +13,25 @@ FLOOR := $(WASM_DIR)/floor.wasm
 KWCTL ?= $(shell command -v kwctl 2>/dev/null || echo $(CURDIR)/$(RUNNER))
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-# Where the policy is published. metadata.yml, README.md and artifacthub-pkg.yml name a
-# placeholder organisation, "example"; the copies embedded in annotated-policy.wasm are
-# rendered with the repository the release runs in (GitHub sets GITHUB_REPOSITORY), or with
-# REPOSITORY given on the command line. Without either, the placeholder stays, so that
-# `make annotated-policy.wasm` works without a real organisation; `make release-check` then
-# fails.
-PLACEHOLDER_REPOSITORY := example/host-network-policy
-PLACEHOLDER_OCI_REPOSITORY := ghcr.io/example/policies/host-network
+# Where the policy is published. metadata.yml, README.md and examples/ name the publisher
+# OWNER: `ghcr.io/OWNER/policies/host-network`, `github.com/OWNER/host-network-policy`. An
+# uppercase OCI reference is invalid, so a manifest copied unrendered fails at pull, never
+# fetching someone else's module. The copies embedded in annotated-policy.wasm and published
+# to Artifact Hub are rendered with the repository the release runs in (GitHub sets
+# GITHUB_REPOSITORY), or with REPOSITORY given on the command line. Without either, the
+# placeholder stays (kwctl annotate accepts it), so that `make annotated-policy.wasm` works
+# without a real organisation; `make release-check` then fails.
+PLACEHOLDER_OWNER := OWNER
+PLACEHOLDER_REPOSITORY := $(PLACEHOLDER_OWNER)/host-network-policy
+PLACEHOLDER_OCI_REPOSITORY := ghcr.io/$(PLACEHOLDER_OWNER)/policies/host-network
 PLACEHOLDER_AUTHOR := Host Network Policy maintainers <maintainers@example.com>
 REPOSITORY ?= $(or $(GITHUB_REPOSITORY),$(PLACEHOLDER_REPOSITORY))
-# ghcr.io takes lowercase repository names only.
-REPOSITORY_OWNER = $(shell printf '%s' '$(firstword $(subst /, ,$(REPOSITORY)))' | tr '[:upper:]' '[:lower:]')
-OCI_REPOSITORY ?= ghcr.io/$(REPOSITORY_OWNER)/policies/host-network
+# The owner as GitHub spells it (the signing identity and `kwctl verify --github-owner` name it
+# so), and in lowercase for ghcr.io, which takes lowercase repository names only.
+REPOSITORY_OWNER = $(firstword $(subst /, ,$(REPOSITORY)))
+# The placeholder stays uppercase, so that it never becomes the valid `owner` namespace.
+OCI_OWNER = $(if $(filter $(PLACEHOLDER_OWNER),$(REPOSITORY_OWNER)),$(PLACEHOLDER_OWNER),$(shell printf '%s' '$(REPOSITORY_OWNER)' | tr '[:upper:]' '[:lower:]'))
+OCI_REPOSITORY ?= ghcr.io/$(OCI_OWNER)/policies/host-network
 # "Name <email>", as Artifact Hub lists maintainers; the release takes it from the repository
 # variable POLICY_AUTHOR. Unset or empty, it is the placeholder, which release-check refuses.
 override AUTHOR := $(or $(AUTHOR),$(PLACEHOLDER_AUTHOR))
@@ -98,6 +104,7 @@ rendered-metadata:
 	for file in metadata.yml README.md; do \
 		sed -e 's|$(PLACEHOLDER_OCI_REPOSITORY)|$(OCI_REPOSITORY)|g' \
 			-e 's|github.com/$(PLACEHOLDER_REPOSITORY)|github.com/$(REPOSITORY)|g' \
+			-e 's|\<$(PLACEHOLDER_OWNER)\>|$(REPOSITORY_OWNER)|g' \
 			-e "s|$(PLACEHOLDER_AUTHOR)|$$author|g" \
 			"$$file" > $(RENDERED)/"$$file"; \
 	done
@@ -160,20 +167,13 @@ artifacthub-files: rendered-metadata questions-ui.yml | require-kwctl ## Render 
 		--questions-path questions-ui.yml --output $(ARTIFACTHUB_DIR)/artifacthub-pkg.yml
 	cp $(RENDERED)/README.md $(ARTIFACTHUB_DIR)/README.md
 	cp artifacthub-repo.yml $(ARTIFACTHUB_DIR)/artifacthub-repo.yml
-	@for placeholder in '$(PLACEHOLDER_OCI_REPOSITORY)' 'github.com/$(PLACEHOLDER_REPOSITORY)' '$(PLACEHOLDER_AUTHOR)' 'maintainers@example.com'; do \
-		if grep -rqF "$$placeholder" $(ARTIFACTHUB_DIR); then \
+	@for placeholder in '$(PLACEHOLDER_OWNER)' '$(PLACEHOLDER_AUTHOR)' 'maintainers@example.com'; do \
+		if grep -rqwF "$$placeholder" $(ARTIFACTHUB_DIR); then \
 			echo "error: $(ARTIFACTHUB_DIR) still names the placeholder '$$placeholder': set GITHUB_REPOSITORY (or REPOSITORY) and AUTHOR." >&2; \
 			exit 1; \
 		fi; \
 	done
 	@echo "$(ARTIFACTHUB_DIR): artifacthub-pkg.yml, README.md, artifacthub-repo.yml for $(REPOSITORY), no placeholder"
-
-.PHONY: artifacthub-pkg.yml
-# kwctl 1.23 and later read the version from metadata.yml (io.kubewarden.policy.version), which
-# tests/packaging.rs keeps equal to Cargo.toml's.
-artifacthub-pkg.yml: rendered-metadata questions-ui.yml | require-kwctl ## Regenerate the Artifact Hub package (needs kwctl)
-	kwctl scaffold artifacthub --metadata-path $(RENDERED)/metadata.yml \
-		--questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 .PHONY: fmt
 fmt: ## Format the code

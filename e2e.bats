@@ -342,7 +342,7 @@ release() {
 	embedded=$("$KWCTL" inspect -o yaml "file://$BATS_TEST_TMPDIR/annotated.wasm")
 	contains "$embedded" "io.kubewarden.policy.source: https://github.com/Acme-Corp/host-network-policy" \
 		"Acme Platform <platform@acme.test>" "registry://ghcr.io/acme-corp/policies/host-network:v"
-	lacks "$embedded" "ghcr.io/example/" "github.com/example/" "maintainers@example.com"
+	lacks "$embedded" "ghcr.io/OWNER/" "github.com/OWNER/" "maintainers@example.com"
 }
 
 # bats test_tags=release
@@ -365,7 +365,7 @@ release() {
 	[ -f "$dir/artifacthub-pkg.yml" ] && [ -f "$dir/README.md" ] && [ -f "$dir/artifacthub-repo.yml" ]
 	contains "$(cat "$dir/artifacthub-pkg.yml")" "image: ghcr.io/acme/policies/host-network:v" "Acme Platform"
 	contains "$(cat "$dir/README.md")" "registry://ghcr.io/acme/policies/host-network:v"
-	lacks "$(cat "$dir"/*)" "ghcr.io/example/" "github.com/example/" "maintainers@example.com"
+	lacks "$(cat "$dir"/*)" "ghcr.io/OWNER/" "github.com/OWNER/" "maintainers@example.com"
 	# What kwctl generates from the same metadata, but for its timestamp.
 	"$KWCTL" scaffold artifacthub --metadata-path "$rendered/metadata.yml" --questions-path questions-ui.yml \
 		--output "$BATS_TEST_TMPDIR/expected.yml"
@@ -376,7 +376,7 @@ release() {
 @test "release: a module with the placeholder organisation is refused" {
 	release AUTHOR='Acme Platform <platform@acme.test>'
 	[ "$status" -ne 0 ]
-	contains "$stderr" "still names the placeholder 'ghcr.io/example/policies/host-network'" "GITHUB_REPOSITORY"
+	contains "$stderr" "still names the placeholder 'ghcr.io/OWNER/policies/host-network'" "GITHUB_REPOSITORY"
 }
 
 # bats test_tags=release
