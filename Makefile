@@ -150,6 +150,20 @@ release-dry-run: ## The release's build, annotate and check steps, and the artif
 		echo "kwctl is not on PATH: the artifacthub branch's files (make artifacthub-files) were not rendered"; \
 	fi
 
+# The SBOM of what policy.wasm links: the normal dependencies of the policy crate for
+# wasm32-wasip1, no build or dev dependencies, and nothing of the runner, the oracles or the
+# floor (cargo-cyclonedx writes one file per workspace member; only the policy's is kept).
+# "sbom" in the name is what CLOMonitor looks for.
+SBOM := policy-sbom.cdx.json
+.PHONY: sbom
+sbom: ## $(SBOM): CycloneDX SBOM of the crates policy.wasm links (needs cargo-cyclonedx)
+	$(CARGO) cyclonedx --target $(WASM_TARGET) --no-build-deps --format json --spec-version 1.5 \
+		--override-filename $(basename $(SBOM)) --quiet
+	rm -f tools/*/$(SBOM) benches/*/$(SBOM)
+	@jq -e '[.components[].name] | index("kubewarden-policy-sdk") != null and index("wasmtime") == null' $(SBOM) >/dev/null || \
+		{ echo "error: $(SBOM) does not describe the policy crate alone" >&2; exit 1; }
+	@echo "$(SBOM): $$(jq '.components | length' $(SBOM)) crates"
+
 .PHONY: push
 push: release-check | require-kwctl ## Push to registry://$(OCI_REPOSITORY):v$(VERSION) (needs kwctl)
 	kwctl push $(ANNOTATED) registry://$(OCI_REPOSITORY):v$(VERSION)

@@ -141,7 +141,7 @@ record() { jq -c --arg name "$1" '.results[] | select(.name == $name)' <<<"$outp
 # The output the README shows for its Nth `runner audit` run: the lines after the command
 # and its continuation lines, up to the end of the block.
 readme_run() {
-	awk -v want="$1" '/^\$ target\/release\/runner audit/ { n++; if (n == want) { shown = 1; more = /\\$/ }; next }
+	awk -v want="$1" '/^\$ host-network-policy audit/ { n++; if (n == want) { shown = 1; more = /\\$/ }; next }
 		shown && more { more = /\\$/; next }
 		shown && /^```/ { exit }
 		shown { print }' README.md

@@ -412,6 +412,60 @@ fn artifact_hub_hears_of_a_release_only_once_it_is_pushed_signed_and_verified() 
 }
 
 #[test]
+fn the_release_attaches_an_sbom_of_the_policy_crate_alone() {
+    let jobs = &yaml(".github/workflows/release.yml")["jobs"];
+    let build = steps_text(&jobs["build"]);
+    assert!(build.contains("make sbom"), "{build}");
+    // syft over the source tree lists the runner's wasmtime and the fuzz targets too.
+    assert!(!build.contains("syft"), "{build}");
+    let makefile = std::fs::read_to_string(path("Makefile")).unwrap();
+    assert!(makefile.contains("cyclonedx --target $(WASM_TARGET) --no-build-deps"));
+    for job in ["publish", "github-release"] {
+        assert!(
+            steps_text(&jobs[job]).contains("policy-sbom.cdx.json"),
+            "{job} does not handle the SBOM make sbom writes"
+        );
+    }
+}
+
+#[test]
+fn the_release_attests_the_provenance_of_what_it_publishes() {
+    let jobs = &yaml(".github/workflows/release.yml")["jobs"];
+    let publish = &jobs["publish"];
+    assert_eq!(publish["permissions"]["attestations"], "write");
+    assert_eq!(publish["permissions"]["id-token"], "write");
+    let attests: Vec<&Value> = publish["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|step| {
+            step["uses"]
+                .as_str()
+                .is_some_and(|uses| uses.starts_with("actions/attest-build-provenance@"))
+        })
+        .collect();
+    // The module in the registry, by the digest that was signed, and the released files.
+    assert!(attests.iter().any(|step| {
+        step["with"]["subject-digest"] == "${{ steps.push.outputs.digest }}"
+            && step["with"]["push-to-registry"] == true
+    }));
+    let paths = attests
+        .iter()
+        .find_map(|step| step["with"]["subject-path"].as_str())
+        .expect("the released files are attested");
+    for file in [
+        "policy.wasm",
+        "host-network-policy-linux-*",
+        "policy-sbom.cdx.json",
+    ] {
+        assert!(
+            paths.lines().any(|line| line == file),
+            "{file} not attested"
+        );
+    }
+}
+
+#[test]
 fn the_module_released_is_the_module_tested() {
     let jobs = &yaml(".github/workflows/release.yml")["jobs"];
     let build = steps_text(&jobs["build"]);
