@@ -201,8 +201,9 @@ check_settings_case() {
 
 # ---------------------------------------------------------------------------------------------
 # The bypass corpus (tests/bypass.rs natively): every request in test_data/bypass/ tries to get
-# hostNetwork past the exemptions of test_data/bypass/settings.json (or the settings file its
-# entry in reasons.json names), and each must be rejected for the reason reasons.json gives.
+# hostNetwork past the exemptions of the `bypass` settings of test_data/scenarios.json (or the
+# set its entry in reasons.json names), and each must be rejected for the reason reasons.json
+# gives.
 # A file the host cannot read as JSON (kwctl refuses a lone surrogate escape) is skipped there.
 
 @test "every request of the bypass corpus is rejected for its reason" {
@@ -210,7 +211,7 @@ check_settings_case() {
 	local table=test_data/bypass/reasons.json
 	for file in test_data/bypass/*.json; do
 		name=$(basename "$file")
-		case $name in settings*.json | reasons.json) continue ;; esac
+		[ "$name" != reasons.json ] || continue
 		# The host keeps only the last of repeated keys, so where that changes the request,
 		# `through_host` says what it must be rejected for; null: the host sends no attack.
 		if [ "$(jq -r --arg f "$name" '.[$f] | type == "object" and has("through_host") and .through_host == null' "$table")" = true ]; then
@@ -218,9 +219,10 @@ check_settings_case() {
 			continue
 		fi
 		reason=$(jq -r --arg f "$name" '.[$f] | if type == "object" then (.through_host // .reason) else (. // "") end' "$table")
-		settings=$(jq -r --arg f "$name" '.[$f] | if type == "object" then (.settings // "settings.json") else "settings.json" end' "$table")
+		settings=$(jq -r --arg f "$name" '.[$f] | if type == "object" then (.settings // "bypass") else "bypass" end' "$table")
+		settings=$(jq -c --arg key "$settings" '.settings[$key] // error("no settings \($key)")' test_data/scenarios.json) || { wrong+=("$name: no such settings in test_data/scenarios.json"); continue; }
 		[ -n "$reason" ] || { wrong+=("$name: no reason in reasons.json"); continue; }
-		response=$("$KWCTL" run --request-path "$file" --settings-path "test_data/bypass/$settings" "$POLICY" 2>/dev/null | grep '^{' | tail -n 1) || true
+		response=$("$KWCTL" run --request-path "$file" --settings-json "$settings" "$POLICY" 2>/dev/null | grep '^{' | tail -n 1) || true
 		case $response in
 		*'"allowed":false'*)
 			message=$(jq -r '.status.message // ""' <<<"$response")

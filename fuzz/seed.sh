@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 corpus="${1:-$root/fuzz/corpus}"
 mkdir -p "$corpus"/{validate_payload,validate_settings,image_reference,validate_structured}
 
-settings_files=("$root"/test_data/bypass/settings*.json)
+table="$root/test_data/scenarios.json"
 inline_settings=(
   '{}'
   'null'
@@ -26,14 +26,20 @@ for settings in "${inline_settings[@]}"; do
   printf '%s' "$settings" > "$corpus/validate_settings/inline-$n.json"
   n=$((n + 1))
 done
-for file in "${settings_files[@]}"; do
-  cp "$file" "$corpus/validate_settings/$(basename "$(dirname "$file")")-$(basename "$file")"
+# Every named set of settings of the scenario table, and every case of the settings table.
+for name in $(jq -r '.settings | keys[]' "$table"); do
+  jq -c --arg name "$name" '.settings[$name]' "$table" > "$corpus/validate_settings/table-$name.json"
 done
+n=0
+while IFS= read -r settings; do
+  printf '%s' "$settings" > "$corpus/validate_settings/case-$n.json"
+  n=$((n + 1))
+done < <(jq -c '.cases[].settings' "$root/test_data/settings.json")
 
-# Every fixture as a validate payload, under no settings and under the bypass settings.
-bypass_settings="$(cat "$root/test_data/bypass/settings.json")"
+# Every fixture as a validate payload, under no settings and under the bypass corpus's settings.
+bypass_settings="$(jq -c '.settings.bypass' "$table")"
 for request in "$root"/test_data/*.json "$root"/test_data/bypass/*.json; do
-  [[ "$(basename "$request")" == settings*.json || "$(basename "$request")" == reasons.json ]] && continue
+  case "$(basename "$request")" in scenarios.json | settings.json | reasons.json) continue ;; esac
   name="$(basename "$(dirname "$request")")-$(basename "$request" .json)"
   printf '{"request": %s, "settings": {}}' "$(cat "$request")" \
     > "$corpus/validate_payload/$name.json"
@@ -44,7 +50,7 @@ done
 # Every image the fixtures name, and every image entry, one per file.
 {
   grep -rhoE '"image": *"[^"]*"' "$root/test_data" | sed -E 's/"image": *"(.*)"/\1/'
-  grep -hoE '"[^"]+"' "$root/test_data/bypass/settings.json" | tr -d '"' | grep -vE '^exempt_' || true
+  jq -r '.settings[].exempt_images // [] | .[]' "$table"
 } | sort -u | while IFS= read -r image; do
   file="$corpus/image_reference/$(printf '%s' "$image" | cksum | cut -d' ' -f1)"
   printf '%s' "$image" > "$file"

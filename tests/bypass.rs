@@ -1,8 +1,8 @@
 //! The bypass corpus: every request in `test_data/bypass/` tries to get `hostNetwork: true`
-//! past the exemptions of `test_data/bypass/settings.json` (or the settings file its entry in
-//! `reasons.json` names), and every one must be rejected for the reason `reasons.json` gives:
-//! a phrase of the rejection message. The same table drives e2e.bats against the compiled
-//! policy.
+//! past the exemptions of the `bypass` settings of `test_data/scenarios.json` (or the set of
+//! that table its entry in `reasons.json` names), and every one must be rejected for the
+//! reason `reasons.json` gives: a phrase of the rejection message. The same table drives
+//! e2e.bats against the compiled policy.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -31,7 +31,7 @@ fn read(name: &str) -> String {
 }
 
 /// Why an attack must be rejected: a phrase of the message, or an object with that phrase
-/// (`reason`), the settings it runs under when they are not `settings.json`, and what a host
+/// (`reason`), the set of settings it runs under when it is not `bypass`, and what a host
 /// that reads the request into a JSON value (kwctl, policy-server), and so keeps only the last
 /// of repeated keys, makes of it (`through_host`; e2e.bats reads it, not this test).
 #[derive(Debug, Deserialize)]
@@ -58,9 +58,28 @@ impl Reason {
                 settings: Some(settings),
                 ..
             } => settings,
-            _ => "settings.json",
+            _ => "bypass",
         }
     }
+}
+
+/// The named sets of settings of `test_data/scenarios.json`, as JSON text.
+fn settings_sets() -> BTreeMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/scenarios.json");
+    let table: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    table["settings"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, settings)| (name.clone(), settings.to_string()))
+        .collect()
+}
+
+fn settings(sets: &BTreeMap<String, String>, name: &str) -> String {
+    sets.get(name)
+        .unwrap_or_else(|| panic!("test_data/scenarios.json has no settings {name:?}"))
+        .clone()
 }
 
 fn reasons() -> BTreeMap<String, Reason> {
@@ -72,26 +91,27 @@ fn payload(request: &str, settings: &str) -> Vec<u8> {
     format!(r#"{{"request": {request}, "settings": {settings}}}"#).into_bytes()
 }
 
-/// The attack files: every JSON file but the settings and the table of reasons.
+/// The attack files: every JSON file but the table of reasons.
 fn attacks() -> Vec<String> {
     let mut files: Vec<String> = fs::read_dir(corpus_dir())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".json"))
-        .filter(|name| !name.starts_with("settings") && name != "reasons.json")
+        .filter(|name| name != "reasons.json")
         .collect();
     files.sort();
     files
 }
 
 #[test]
-fn every_settings_file_of_the_corpus_is_valid() {
-    let mut settings: Vec<&str> = vec!["settings.json"];
+fn every_set_of_settings_the_corpus_names_is_in_the_table_and_valid() {
+    let sets = settings_sets();
     let reasons = reasons();
-    settings.extend(reasons.values().map(Reason::settings));
-    for file in settings {
-        let response = check_settings(read(file).as_bytes());
-        assert!(response.valid, "{file}: {:?}", response.message);
+    let mut names: Vec<&str> = vec!["bypass"];
+    names.extend(reasons.values().map(Reason::settings));
+    for name in names {
+        let response = check_settings(settings(&sets, name).as_bytes());
+        assert!(response.valid, "{name}: {:?}", response.message);
     }
 }
 
@@ -118,12 +138,13 @@ fn every_attack_is_rejected_for_its_reason() {
         files.len()
     );
     let reasons = reasons();
+    let sets = settings_sets();
     let mut wrong = Vec::new();
     for file in &files {
         let Some(reason) = reasons.get(file) else {
             continue;
         };
-        let response = evaluate(&payload(&read(file), &read(reason.settings())));
+        let response = evaluate(&payload(&read(file), &settings(&sets, reason.settings())));
         let message = response.message.as_deref().unwrap_or_default();
         if response.accepted || !message.contains(reason.phrase()) {
             wrong.push(format!(
@@ -162,7 +183,7 @@ fn the_genuine_article_is_exempt(#[case] fixture: &str) {
         .join("test_data")
         .join(format!("{fixture}.json"));
     let request = fs::read_to_string(&path).unwrap();
-    let response = evaluate(&payload(&request, &read("settings.json")));
+    let response = evaluate(&payload(&request, &settings(&settings_sets(), "bypass")));
     assert!(response.accepted, "{fixture}: {:?}", response.message);
     assert!(
         response.warnings.is_some(),
@@ -189,6 +210,9 @@ fn the_official_images_entry_exempts_an_official_image() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/daemonset_nginx_short_name.json");
     let request = fs::read_to_string(&path).unwrap();
-    let response = evaluate(&payload(&request, &read("settings_official_images.json")));
+    let response = evaluate(&payload(
+        &request,
+        &settings(&settings_sets(), "official_images"),
+    ));
     assert!(response.accepted, "{:?}", response.message);
 }
