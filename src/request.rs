@@ -119,30 +119,41 @@ impl AdmissionRequest<'_> {
         &self.namespace
     }
 
-    /// The object's name; for `generateName` objects, the prefix followed by `*`.
+    /// Who the request is about, as messages name it: see [`object_name`].
     pub fn name(&self) -> Cow<'_, str> {
-        if !self.name.is_empty() {
-            return Cow::Borrowed(&self.name);
-        }
-        if let Some(name) = self.metadata_field(|m| m.name.as_deref()) {
-            return Cow::Borrowed(name);
-        }
-        match self.metadata_field(|m| m.generate_name.as_deref()) {
-            Some(prefix) => Cow::Owned(format!("{prefix}*")),
-            None => Cow::Borrowed(""),
-        }
+        object_name(
+            &self.name,
+            self.metadata_field(|m| m.name.as_deref()),
+            self.metadata_field(|m| m.generate_name.as_deref()),
+        )
     }
 
     fn metadata_field<'s>(
         &'s self,
         field: impl Fn(&'s crate::workload::ObjectMeta<'_>) -> Option<&'s str>,
     ) -> Option<&'s str> {
-        self.object
-            .as_ref()?
-            .metadata
-            .as_ref()
-            .and_then(field)
-            .filter(|s| !s.is_empty())
+        self.object.as_ref()?.metadata.as_ref().and_then(field)
+    }
+}
+
+/// The name messages give the object: the request's `name`, else the object's
+/// `metadata.name`, else, for a `generateName` object whose name the API server has not yet
+/// made, its prefix followed by `*`. The one rule for requests read in full and for those
+/// read leniently because they could not be.
+fn object_name<'s>(
+    request_name: &'s str,
+    metadata_name: Option<&'s str>,
+    generate_name: Option<&str>,
+) -> Cow<'s, str> {
+    if !request_name.is_empty() {
+        return Cow::Borrowed(request_name);
+    }
+    if let Some(name) = metadata_name.filter(|name| !name.is_empty()) {
+        return Cow::Borrowed(name);
+    }
+    match generate_name.filter(|prefix| !prefix.is_empty()) {
+        Some(prefix) => Cow::Owned(format!("{prefix}*")),
+        None => Cow::Borrowed(""),
     }
 }
 
@@ -188,18 +199,17 @@ impl Unreadable {
                 at = at.and_then(|v| v.get(key));
             }
             at.and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
         };
-        // The namespace as the decision reads it: the request's alone.
-        let namespace = text(&["namespace"]);
-        let mut name = text(&["name"]);
-        if name.is_empty() {
-            name = text(&["object", "metadata", "name"]);
-        }
+        let name = object_name(
+            text(&["name"]).unwrap_or_default(),
+            text(&["object", "metadata", "name"]),
+            text(&["object", "metadata", "generateName"]),
+        )
+        .into_owned();
         Unreadable {
-            kind: text(&["kind", "kind"]),
-            namespace,
+            kind: text(&["kind", "kind"]).unwrap_or_default().to_owned(),
+            // The namespace as the decision reads it: the request's alone.
+            namespace: text(&["namespace"]).unwrap_or_default().to_owned(),
             name,
             problem,
         }
@@ -256,6 +266,26 @@ mod tests {
         let bytes = payload(json!({"object": {"metadata": {"generateName": "web-7d4b9-"}}}));
         let parsed = ValidationPayload::parse(&bytes).unwrap();
         assert_eq!(parsed.request.name(), "web-7d4b9-*");
+    }
+
+    /// A request read in full and one the policy could not read name their object alike.
+    #[rstest::rstest]
+    #[case::request_name(json!({"name": "web", "object": {"metadata": {"name": "other"}}}), "web")]
+    #[case::metadata_name(json!({"object": {"metadata": {"name": "web", "generateName": "x-"}}}), "web")]
+    #[case::generate_name(json!({"object": {"metadata": {"generateName": "web-7d4b9-"}}}), "web-7d4b9-*")]
+    #[case::empty_names(json!({"name": "", "object": {"metadata": {"name": "", "generateName": ""}}}), "")]
+    fn unreadable_requests_are_named_as_readable_ones(
+        #[case] request: serde_json::Value,
+        #[case] name: &str,
+    ) {
+        let readable = payload(request.clone());
+        let parsed = ValidationPayload::parse(&readable).unwrap();
+        assert_eq!(parsed.request.name(), name);
+        let mut unreadable = request;
+        unreadable["object"]["spec"] = json!({"hostNetwork": "true"});
+        let unreadable = payload(unreadable);
+        assert!(ValidationPayload::parse(&unreadable).is_err());
+        assert_eq!(Unreadable::describe(&unreadable).name, name);
     }
 
     #[test]
