@@ -83,13 +83,15 @@ impl<'a> ImageRef<'a> {
     }
 }
 
-// Two spellings of one image compare equal: what the properties check of the normalisation.
-// The decision compares hosts and segments instead.
+// Two spellings of one image compare equal when they agree on everything
+// `ImagePattern::matches` reads: the host, the path segments, the tag and the digest. The
+// properties hold the printed form to that, so the message's normalised image is the image
+// the entries were matched against.
 #[cfg(any(test, feature = "test-support"))]
 impl PartialEq for ImageRef<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.registry() == other.registry()
-            && self.repository() == other.repository()
+        self.host() == other.host()
+            && self.segments() == other.segments()
             && self.tag() == other.tag()
             && self.digest() == other.digest()
     }

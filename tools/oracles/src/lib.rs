@@ -89,7 +89,8 @@ pub fn without_refused_entries(settings: &str) -> Option<String> {
 }
 
 /// Bytes as an image and as an `exempt_images` entry: parsing never panics, normalisation
-/// is idempotent, and an entry without wildcards matches the image spelled the same way.
+/// is idempotent, the entry answers the printed image as it answers the image written, and
+/// an entry without wildcards matches the image spelled the same way.
 /// The whole input is tried as both, then split at the first newline: entry, then image.
 pub fn image_reference(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -120,8 +121,15 @@ fn image_and_entry(image: &str, entry: &str) {
         assert!(hub_in_other_case || !registry.bytes().any(|c| c.is_ascii_uppercase()));
     }
     let parsed_entry = entry.parse::<ImagePattern>();
-    if let (Ok(pattern), Ok(image)) = (&parsed_entry, &parsed_image) {
-        let _ = pattern.matches(image);
+    if let (Ok(pattern), Ok(parsed)) = (&parsed_entry, &parsed_image) {
+        let printed = parsed.to_string();
+        if let Ok(again) = ImageRef::parse(&printed) {
+            assert_eq!(
+                pattern.matches(&again),
+                pattern.matches(parsed),
+                "{entry:?} answers the image {image:?} and its printed form {printed:?} differently"
+            );
+        }
     }
     // Reflexivity: a wildcard-free entry exempts the image it spells.
     if !image.contains('*') {
