@@ -277,8 +277,11 @@ else
 endif
 
 .PHONY: bench
-bench: policy.wasm $(FLOOR) runner ## Policy vs floor latency on the benchmark fixtures
-	$(RUNNER) bench-suite --baseline $(FLOOR) --audit-metadata metadata.yml policy.wasm
+bench: policy.wasm $(FLOOR) runner ## Policy vs floor on the benchmark fixtures, written into docs/performance.md
+	@mkdir -p target
+	$(RUNNER) bench-suite --baseline $(FLOOR) --audit-metadata metadata.yml policy.wasm \
+		| tee target/bench-suite.txt
+	tools/bench-into-doc.sh target/bench-suite.txt docs/performance.md
 
 .PHONY: fuzz-seeds
 fuzz-seeds: ## Seed the fuzz corpora (fuzz/corpus/, not committed) from test_data/

@@ -12,8 +12,8 @@
 //!    and `spec.jobTemplate.spec.template.spec`.
 //! 4. Otherwise, settings that do not read (here: a `short_names` value it does not have)
 //!    reject the request. Settings that read but have a refused entry admit no more than the
-//!    same settings without it: a refused entry never exempts, and one the decision could
-//!    rest on rejects the pod.
+//!    same settings without it: a refused entry never exempts, and the pod may be rejected
+//!    where such an entry could have decided it (the model does not say where).
 //! 5. A namespace matched by an entry (`*` is any run of characters; the request's namespace
 //!    alone, never the object's `metadata.namespace`, and never the empty one) admits it.
 //! 6. So does a pod with at least one container whose every image, image volumes included,
