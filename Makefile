@@ -81,7 +81,7 @@ $(FLOOR): $(FLOOR_SOURCES) | wasm-target
 
 .PHONY: runner
 runner: ## Build the native waPC host that runs policy.wasm like kwctl
-	@test -x $(RUNNER) || echo "note: building the runner (wasmtime) from source: about 7 minutes on 2 cores the first time. make run and make e2e-tests use kwctl instead when it is on PATH." >&2
+	@test -x $(RUNNER) || echo "note: building the runner (wasmtime) from source: about 6 minutes on 2 cores the first time. make run and make e2e-tests use kwctl instead when it is on PATH." >&2
 	$(CARGO) build --locked --release -p runner
 
 .PHONY: require-kwctl
